@@ -1,0 +1,32 @@
+# Wharf's developer commands. The two that matter: `make dev` and `make test`.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+CONTROLPLANE := hack/controlplane
+
+.PHONY: help dev test lint controlplane cluster-up cluster-down kubeconfig
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+dev: ## Build what is needed, start the local cluster (unless KUBECONFIG names one), run Wharf
+	@hack/dev.sh
+
+test: ## Run the whole suite against a real control plane (started and stopped if needed)
+	@hack/test.sh
+
+lint: ## cargo fmt --check and clippy with warnings as errors
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+controlplane: ## Build the pinned control plane binaries into the cache (once per machine)
+	@$(CONTROLPLANE)/build.sh >/dev/null
+
+cluster-up: ## Start the local cluster; prints its KUBECONFIG path
+	@$(CONTROLPLANE)/cluster-up.sh
+
+cluster-down: ## Stop the local cluster and every process it started
+	@$(CONTROLPLANE)/cluster-down.sh
+
+kubeconfig: ## Print the KUBECONFIG path of the running local cluster
+	@$(CONTROLPLANE)/kubeconfig.sh

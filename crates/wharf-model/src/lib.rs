@@ -1,0 +1,11 @@
+//! Wharf's data model: the custom resource types of the `wharf.dev` API group, the
+//! HTTP API's request and response types, validation, and the pure builders that turn
+//! a resource into the Kubernetes objects it owns.
+//!
+//! Nothing in this crate does I/O, so every mapping is unit-tested without a cluster.
+
+/// The API group of every Wharf custom resource.
+pub const API_GROUP: &str = "wharf.dev";
+
+/// The API version of every Wharf custom resource.
+pub const API_VERSION: &str = "v1alpha1";

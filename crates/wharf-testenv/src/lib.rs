@@ -1,0 +1,17 @@
+//! The test environment for Wharf's integration tests.
+//!
+//! Tests run against a real control plane (etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler and kwok), which `make test` starts. This
+//! crate finds that cluster ([`client`]), gives every test a namespace of its own that
+//! is deleted afterwards ([`with_temp_ns`]), and waits for objects to reach a state
+//! with a timeout that fails with what was awaited and the last state seen
+//! ([`wait`]).
+
+mod cluster;
+mod error;
+mod namespace;
+pub mod wait;
+
+pub use cluster::{client, kubeconfig_path};
+pub use error::TestEnvError;
+pub use namespace::{TEST_NAMESPACE_LABEL, with_temp_ns};
