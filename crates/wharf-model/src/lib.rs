@@ -4,8 +4,17 @@
 //!
 //! Nothing in this crate does I/O, so every mapping is unit-tested without a cluster.
 
+pub mod app;
+pub mod conditions;
+pub mod crds;
+pub mod duration;
+pub mod workload;
+
 /// The API group of every Wharf custom resource.
 pub const API_GROUP: &str = "wharf.dev";
 
 /// The API version of every Wharf custom resource.
 pub const API_VERSION: &str = "v1alpha1";
+
+/// The field manager Wharf uses for every server-side apply.
+pub const FIELD_MANAGER: &str = "wharf";

@@ -1,0 +1,126 @@
+//! The pure mapping from an App to the Kubernetes objects it owns.
+//!
+//! Given the App, the generated secret values it already has and the operator's
+//! defaults, [`build`] returns every child object, fully specified for a server-side
+//! apply. Nothing here talks to a cluster.
+
+mod deployment;
+mod files;
+mod hpa;
+mod ingress;
+mod meta;
+mod service;
+mod volumes;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+
+pub use deployment::{CONTAINER_NAME, desired_replicas};
+pub use ingress::tls_secret_name;
+pub use meta::{
+    APP_LABEL, CONFIG_HASH_ANNOTATION, env_object_name, files_object_name, selector_labels,
+};
+pub use volumes::claim_name;
+
+use super::App;
+use crate::workload::env_build::{EnvError, build_env};
+use crate::workload::substitute::BuiltIns;
+
+/// Settings of the operator that shape every App's children.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Defaults {
+    /// IngressClass for Apps that name none.
+    pub ingress_class: Option<String>,
+    /// cert-manager ClusterIssuer for Apps with `tls` that name no issuer.
+    pub cluster_issuer: Option<String>,
+}
+
+/// Every object an App owns. Absent options are objects the App does not need (the
+/// reconcile deletes them if they exist).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AppChildren {
+    /// The Deployment running the App's pods.
+    pub deployment: Deployment,
+    /// The Service, when the App has ports.
+    pub service: Option<Service>,
+    /// The Ingress, when the App has hosts.
+    pub ingress: Option<Ingress>,
+    /// Plain environment values, when there are any.
+    pub env_config_map: Option<ConfigMap>,
+    /// Generated secret values and values built from them, when there are any.
+    pub env_secret: Option<Secret>,
+    /// Mounted files, when there are any.
+    pub files_config_map: Option<ConfigMap>,
+    /// One claim per volume.
+    pub claims: Vec<PersistentVolumeClaim>,
+    /// The autoscaler, when `autoscale` is set and the App is not paused.
+    pub autoscaler: Option<HorizontalPodAutoscaler>,
+    /// Where the App is reachable.
+    pub urls: Vec<String>,
+}
+
+/// Why an App cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// The App has no name, namespace or uid (it was not read from the API server).
+    #[error("the App has no {0}; only objects read from the API server can be built")]
+    MissingMetadata(&'static str),
+    /// The environment cannot be built.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+}
+
+/// Builds every child of `app`. `generated` holds the generated secret values by
+/// variable name (see [`crate::workload::env_build::missing_generated`]).
+pub fn build(
+    app: &App,
+    generated: &BTreeMap<String, String>,
+    defaults: &Defaults,
+) -> Result<AppChildren, BuildError> {
+    let meta = meta::ChildMeta::of(app)?;
+    let spec = &app.spec;
+    let built_ins = BuiltIns {
+        host: spec.hosts.first().cloned().unwrap_or_default(),
+        app: meta.app.clone(),
+        namespace: meta.namespace.clone(),
+    };
+    let env_name = env_object_name(&meta.app);
+    let env = build_env(
+        &spec.env,
+        &spec.env_from,
+        &built_ins,
+        generated,
+        &env_name,
+        &env_name,
+    )?;
+
+    let env_config_map =
+        (!env.config.is_empty()).then(|| meta.config_map(&env_name, env.config.clone()));
+    let env_secret = (!env.secret.is_empty()).then(|| meta.secret(&env_name, env.secret.clone()));
+    let files_config_map = files::config_map(&meta, &spec.files);
+    let config_hash = meta::content_hash(&env.config, &env.secret, files_config_map.as_ref());
+    let claims = volumes::claims(&meta, &spec.volumes);
+    let (ingress, urls) = match ingress::ingress(&meta, spec, defaults) {
+        Some((ingress, urls)) => (Some(ingress), urls),
+        None => (None, Vec::new()),
+    };
+
+    Ok(AppChildren {
+        deployment: deployment::deployment(&meta, spec, env, &config_hash),
+        service: service::service(&meta, spec),
+        ingress,
+        env_config_map,
+        env_secret,
+        files_config_map,
+        claims,
+        autoscaler: hpa::autoscaler(&meta, spec),
+        urls,
+    })
+}
+
+#[cfg(test)]
+mod tests;

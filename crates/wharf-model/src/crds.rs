@@ -1,0 +1,24 @@
+//! Every CustomResourceDefinition Wharf installs.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+use crate::app::App;
+
+/// All of Wharf's CRDs, in a stable order.
+pub fn all() -> Vec<CustomResourceDefinition> {
+    vec![App::crd()]
+}
+
+/// All CRDs as one multi-document YAML stream, as `wharfd crd` prints it and
+/// `deploy/crds.yaml` keeps it.
+pub fn all_yaml() -> String {
+    all()
+        .iter()
+        .map(|crd| {
+            let yaml = serde_yaml::to_string(crd)
+                .unwrap_or_else(|e| panic!("a CRD always serializes: {e}"));
+            format!("---\n{yaml}")
+        })
+        .collect()
+}

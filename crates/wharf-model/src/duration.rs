@@ -1,0 +1,63 @@
+//! Durations as written in Wharf resources: `90s`, `15m`, `72h`, `7d`, `1h30m`.
+
+use std::time::Duration;
+
+/// Why a duration could not be read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a duration such as 30s, 15m, 72h, 7d or 1h30m")]
+pub struct InvalidDuration(pub String);
+
+/// Parses a sequence of `<number><unit>` with units `s`, `m`, `h` and `d`.
+pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
+    let invalid = || InvalidDuration(text.to_owned());
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for c in text.chars() {
+        if let Some(digit) = c.to_digit(10) {
+            let n = number
+                .unwrap_or(0)
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(digit)));
+            number = Some(n.ok_or_else(invalid)?);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return Err(invalid()),
+        };
+        let n = number.take().ok_or_else(invalid)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(invalid)?;
+    }
+    if number.is_some() {
+        return Err(invalid());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_units_and_sums() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        for bad in ["", "10", "h", "5x", "1h30", "-5m", "99999999999999999999s"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

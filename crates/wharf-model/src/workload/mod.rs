@@ -1,0 +1,16 @@
+//! Pieces of a container workload that App and Task share: environment variables,
+//! environment sources, mounted files and compute resources.
+
+mod env;
+pub mod env_build;
+mod files;
+mod resources;
+pub mod substitute;
+
+pub use env::{EnvFromSource, EnvVar, GenerateSpec, GeneratedCharset, KeyRef, SecretSource};
+pub use files::FileSpec;
+pub use resources::ResourcesSpec;
+
+/// Largest number of items in any Wharf list field. Bounding lists keeps the API
+/// server's CEL cost estimates within budget and objects a sane size.
+pub const MAX_LIST_ITEMS: u32 = 128;
