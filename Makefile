@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 
 CONTROLPLANE := hack/controlplane
 
-.PHONY: help dev test lint controlplane cluster-up cluster-down kubeconfig
+.PHONY: help dev test lint crds controlplane cluster-up cluster-down kubeconfig
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ test: ## Run the whole suite against a real control plane (started and stopped i
 lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+crds: ## Regenerate deploy/crds.yaml from the Rust types
+	cargo run -q -p wharfd -- crd > deploy/crds.yaml
 
 controlplane: ## Build the pinned control plane binaries into the cache (once per machine)
 	@$(CONTROLPLANE)/build.sh >/dev/null

@@ -22,3 +22,17 @@ pub fn all_yaml() -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The CRDs kept in the repository for `kubectl apply` and GitOps.
+    const COMMITTED: &str = include_str!("../../../deploy/crds.yaml");
+
+    #[test]
+    fn committed_crds_match_the_rust_types() {
+        assert!(
+            super::all_yaml() == COMMITTED,
+            "deploy/crds.yaml is out of date with the Rust types: run `make crds` and commit the result"
+        );
+    }
+}

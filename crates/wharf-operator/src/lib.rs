@@ -1,2 +1,63 @@
-//! Wharf's operator: the controllers that reconcile Wharf's custom resources into
-//! the Kubernetes objects they own, with status, events and metrics.
+//! Wharf's operator: the controllers that reconcile Wharf's custom resources into the
+//! Kubernetes objects they own, with status, events and metrics.
+//!
+//! [`run`] starts every controller and the operator's `/metrics`, `/healthz` and
+//! `/readyz` endpoints, and returns when a shutdown signal arrives.
+
+pub mod app;
+mod client;
+mod config;
+mod context;
+mod error;
+mod http;
+mod metrics;
+
+pub use client::rate_limited_client;
+pub use config::OperatorConfig;
+pub use context::Context;
+pub use error::Error;
+pub use metrics::Metrics;
+
+use std::sync::Arc;
+
+use kube::Client;
+
+/// Runs the operator until `shutdown` resolves: the controllers and the health and
+/// metrics server on `config.metrics_addr`.
+pub async fn run(
+    client: Client,
+    config: OperatorConfig,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), Error> {
+    let metrics = Arc::new(Metrics::default());
+    let ready = http::Readiness::default();
+    let listener = tokio::net::TcpListener::bind(config.metrics_addr)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: config.metrics_addr,
+            source,
+        })?;
+    tracing::info!(addr = %config.metrics_addr, "operator health and metrics listening");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let server = tokio::spawn(http::serve(
+        listener,
+        metrics.clone(),
+        ready.clone(),
+        stopped,
+    ));
+
+    let context = Arc::new(Context::new(client, config, metrics));
+    let apps = app::run(context, ready, async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    apps.await;
+    let _ = server.await;
+    Ok(())
+}

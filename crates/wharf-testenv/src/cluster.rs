@@ -51,3 +51,30 @@ pub async fn client() -> Result<Client, TestEnvError> {
         .map_err(|e| boxed(e.into()))?;
     Client::try_from(config).map_err(TestEnvError::Kube)
 }
+
+/// The `kubectl` of the test cluster's version: `$WHARF_KUBECTL` when set, else the
+/// one the control-plane build cached (built first if needed).
+pub fn kubectl() -> PathBuf {
+    static KUBECTL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    KUBECTL.get_or_init(find_kubectl).clone()
+}
+
+fn find_kubectl() -> PathBuf {
+    if let Some(path) = std::env::var_os("WHARF_KUBECTL").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let build = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../hack/controlplane/build.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&build)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", build.display()));
+    assert!(
+        output.status.success(),
+        "{} failed: {}",
+        build.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let bin = stdout.lines().last().unwrap_or_default().trim();
+    PathBuf::from(bin).join("kubectl")
+}

@@ -48,3 +48,17 @@ pub enum TestEnvError {
         last_seen: String,
     },
 }
+
+impl TestEnvError {
+    /// The error with every cause in its chain, for a panic message.
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+}

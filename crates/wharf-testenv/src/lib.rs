@@ -12,6 +12,7 @@ mod error;
 mod namespace;
 pub mod wait;
 
-pub use cluster::{client, kubeconfig_path};
+pub use cluster::kubeconfig_path;
+pub use cluster::{client, kubectl};
 pub use error::TestEnvError;
 pub use namespace::{TEST_NAMESPACE_LABEL, with_temp_ns};

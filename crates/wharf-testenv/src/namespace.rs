@@ -29,10 +29,10 @@ where
     F: FnOnce(Client, String) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let client = client().await.unwrap_or_else(|e| panic!("{e}"));
+    let client = client().await.unwrap_or_else(|e| panic!("{}", e.report()));
     let name = create_namespace(&client)
         .await
-        .unwrap_or_else(|e| panic!("creating the test namespace: {e}"));
+        .unwrap_or_else(|e| panic!("creating the test namespace: {}", e.report()));
 
     let outcome = AssertUnwindSafe(test(client.clone(), name.clone()))
         .catch_unwind()

@@ -242,7 +242,7 @@ fn describe<K: Resource + Serialize>(objects: &[K]) -> String {
             .find(|i| text.is_char_boundary(*i))
             .unwrap_or(0);
         text.truncate(cut);
-        text.push_str("…");
+        text.push('…');
     }
     text
 }

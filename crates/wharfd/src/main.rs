@@ -1,13 +1,14 @@
 //! `wharfd`: the Wharf daemon. The work lives in the library crates; this binary
-//! only parses the command line and starts the chosen part.
+//! parses the command line and starts the chosen part.
+
+mod cli;
+mod logging;
 
 use clap::Parser;
 
-/// The Wharf daemon.
-#[derive(Debug, Parser)]
-#[command(name = "wharfd", version, about)]
-struct Cli {}
-
-fn main() {
-    let _cli = Cli::parse();
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    logging::init(cli.log_format);
+    cli.run().await
 }

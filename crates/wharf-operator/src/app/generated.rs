@@ -1,0 +1,92 @@
+//! Generated secret values: made once, then read back from the App's env Secret on
+//! every reconcile, so they stay the same across reconciles and App updates.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use rand::Rng;
+use rand::distr::{Alphanumeric, SampleString};
+use wharf_model::app::App;
+use wharf_model::app::build::env_object_name;
+use wharf_model::workload::env_build::missing_generated;
+use wharf_model::workload::{GenerateSpec, GeneratedCharset};
+
+use super::ChildStores;
+use crate::Error;
+
+fn generated_from(secret: Option<&Secret>, app: &App) -> BTreeMap<String, String> {
+    let Some(data) = secret.and_then(|s| s.data.as_ref()) else {
+        return BTreeMap::new();
+    };
+    app.spec
+        .env
+        .iter()
+        .filter(|var| var.secret.is_some())
+        .filter_map(|var| {
+            let bytes = data.get(&var.name)?;
+            Some((var.name.clone(), String::from_utf8(bytes.0.clone()).ok()?))
+        })
+        .collect()
+}
+
+/// A fresh random value.
+pub fn generate(spec: &GenerateSpec) -> String {
+    let mut rng = rand::rng();
+    let length = spec.length as usize;
+    match spec.charset {
+        GeneratedCharset::Alphanumeric => Alphanumeric.sample_string(&mut rng, length),
+        GeneratedCharset::Hex => (0..length)
+            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+            .collect(),
+    }
+}
+
+/// The generated values of `app`, by variable name: those it already has, and new
+/// ones for variables that have none yet.
+pub async fn values(
+    stores: &ChildStores,
+    client: &kube::Client,
+    app: &App,
+) -> Result<BTreeMap<String, String>, Error> {
+    if app.spec.env.iter().all(|var| var.secret.is_none()) {
+        return Ok(BTreeMap::new());
+    }
+    let ns = app.namespace().unwrap_or_default();
+    let name = env_object_name(&app.name_any());
+    let cached = stores.secrets.get(&ObjectRef::new(&name).within(&ns));
+    let mut values = generated_from(cached.as_deref(), app);
+    if !missing_generated(&app.spec.env, &values).is_empty() {
+        // The cache may lag a Secret written moments ago: ask the API server before
+        // making new values, or a value could change under running pods.
+        let fresh = Api::<Secret>::namespaced(client.clone(), &ns)
+            .get_opt(&name)
+            .await?;
+        values = generated_from(fresh.as_ref(), app);
+    }
+    let new: Vec<(String, String)> = missing_generated(&app.spec.env, &values)
+        .into_iter()
+        .map(|(name, spec)| (name.to_owned(), generate(spec)))
+        .collect();
+    values.extend(new);
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_the_asked_length_and_charset() {
+        let hex = generate(&GenerateSpec {
+            length: 40,
+            charset: GeneratedCharset::Hex,
+        });
+        assert_eq!(hex.len(), 40);
+        assert!(hex.chars().all(|c| c.is_ascii_hexdigit()));
+        let alnum = generate(&GenerateSpec::default());
+        assert_eq!(alnum.len(), 32);
+        assert_ne!(alnum, generate(&GenerateSpec::default()));
+    }
+}

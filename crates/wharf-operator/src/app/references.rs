@@ -1,0 +1,66 @@
+//! Checks that the Secrets and ConfigMaps an App refers to exist, so a missing one is
+//! reported on the App instead of leaving pods that cannot start.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::{Api, Client, ResourceExt};
+use wharf_model::app::App;
+
+use crate::Error;
+
+/// What the App refers to that is not there, in words, e.g. `Secret db (key url)`.
+pub async fn missing(client: &Client, app: &App) -> Result<Vec<String>, Error> {
+    let ns = app.namespace().unwrap_or_default();
+    let mut secret_keys: BTreeSet<(String, Option<String>)> = BTreeSet::new();
+    let mut config_keys: BTreeSet<(String, Option<String>)> = BTreeSet::new();
+    for var in &app.spec.env {
+        if let Some(r) = &var.secret_ref {
+            secret_keys.insert((r.name.clone(), Some(r.key.clone())));
+        }
+        if let Some(r) = &var.config_map_ref {
+            config_keys.insert((r.name.clone(), Some(r.key.clone())));
+        }
+    }
+    for source in &app.spec.env_from {
+        if let Some(name) = &source.secret {
+            secret_keys.insert((name.clone(), None));
+        }
+        if let Some(name) = &source.config_map {
+            config_keys.insert((name.clone(), None));
+        }
+    }
+
+    let mut missing = Vec::new();
+    let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
+    for (name, key) in secret_keys {
+        let found = secrets.get_opt(&name).await?;
+        let has_key = |s: &Secret, k: &str| {
+            s.data.as_ref().is_some_and(|d| d.contains_key(k))
+                || s.string_data.as_ref().is_some_and(|d| d.contains_key(k))
+        };
+        match (found, key) {
+            (None, _) => missing.push(format!("Secret {name}")),
+            (Some(s), Some(key)) if !has_key(&s, &key) => {
+                missing.push(format!("key {key} in Secret {name}"))
+            }
+            _ => {}
+        }
+    }
+    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    for (name, key) in config_keys {
+        let found = config_maps.get_opt(&name).await?;
+        let has_key = |c: &ConfigMap, k: &str| {
+            c.data.as_ref().is_some_and(|d| d.contains_key(k))
+                || c.binary_data.as_ref().is_some_and(|d| d.contains_key(k))
+        };
+        match (found, key) {
+            (None, _) => missing.push(format!("ConfigMap {name}")),
+            (Some(c), Some(key)) if !has_key(&c, &key) => {
+                missing.push(format!("key {key} in ConfigMap {name}"))
+            }
+            _ => {}
+        }
+    }
+    Ok(missing)
+}

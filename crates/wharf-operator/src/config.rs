@@ -1,0 +1,46 @@
+//! Settings of the operator.
+
+use std::net::SocketAddr;
+
+use k8s_openapi::NamespaceResourceScope;
+use kube::{Api, Client, Resource};
+use wharf_model::app::build::Defaults;
+
+/// How the operator runs.
+#[derive(Clone, Debug)]
+pub struct OperatorConfig {
+    /// How many objects of one kind are reconciled at once.
+    pub concurrency: u16,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub metrics_addr: SocketAddr,
+    /// Defaults that shape every App's children.
+    pub app_defaults: Defaults,
+    /// Watch only this namespace (one shard of a namespace-sharded operator, or a
+    /// test's own namespace); all namespaces when unset.
+    pub namespace: Option<String>,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            app_defaults: Defaults::default(),
+            namespace: None,
+        }
+    }
+}
+
+impl OperatorConfig {
+    /// An API for `K` in the namespaces this operator watches.
+    pub fn api<K>(&self, client: &Client) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        match &self.namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! What every reconcile has at hand.
+
+use std::sync::Arc;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+
+use crate::{Metrics, OperatorConfig};
+
+/// Shared state of the controllers.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Publishes Kubernetes Events about the objects reconciled.
+    pub recorder: Recorder,
+    /// Reconcile counters and timings.
+    pub metrics: Arc<Metrics>,
+    /// The operator's settings.
+    pub config: OperatorConfig,
+}
+
+impl Context {
+    /// A context for the controllers.
+    pub fn new(client: Client, config: OperatorConfig, metrics: Arc<Metrics>) -> Self {
+        let reporter = Reporter {
+            controller: "wharf-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+            config,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The command line of `wharfd`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use wharf_model::app::build::Defaults;
+use wharf_operator::OperatorConfig;
+
+use crate::logging::LogFormat;
+
+/// The Wharf daemon.
+#[derive(Debug, Parser)]
+#[command(name = "wharfd", version, about)]
+pub struct Cli {
+    /// Log format.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        env = "WHARF_LOG_FORMAT",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the controllers that reconcile Wharf's resources.
+    Operator(OperatorArgs),
+    /// Print Wharf's CustomResourceDefinitions as YAML.
+    Crd,
+}
+
+/// Settings of the operator.
+#[derive(Debug, Args)]
+struct OperatorArgs {
+    /// How many objects of one kind are reconciled at once.
+    #[arg(long, default_value_t = 16, env = "WHARF_CONCURRENCY")]
+    concurrency: u16,
+
+    /// Most requests per second to the Kubernetes API.
+    #[arg(long, default_value_t = 200, env = "WHARF_KUBE_QPS")]
+    kube_qps: u32,
+
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    #[arg(long, default_value = "127.0.0.1:9090", env = "WHARF_METRICS_ADDR")]
+    metrics_addr: SocketAddr,
+
+    /// IngressClass for Apps that name none.
+    #[arg(long, env = "WHARF_INGRESS_CLASS")]
+    ingress_class: Option<String>,
+
+    /// cert-manager ClusterIssuer for Apps with `tls` that name no issuer.
+    #[arg(long, env = "WHARF_TLS_CLUSTER_ISSUER")]
+    tls_cluster_issuer: Option<String>,
+
+    /// Watch only this namespace (one shard); all namespaces when unset.
+    #[arg(long, env = "WHARF_WATCH_NAMESPACE")]
+    watch_namespace: Option<String>,
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Crd => {
+                print!("{}", wharf_model::crds::all_yaml());
+                Ok(())
+            }
+            Command::Operator(args) => run_operator(args).await,
+        }
+    }
+}
+
+async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
+    let kube_config = kube::Config::infer()
+        .await
+        .context("finding the Kubernetes cluster (KUBECONFIG or in-cluster)")?;
+    let client = wharf_operator::rate_limited_client(kube_config, args.kube_qps)
+        .context("making a Kubernetes client")?;
+    let config = OperatorConfig {
+        concurrency: args.concurrency,
+        metrics_addr: args.metrics_addr,
+        app_defaults: Defaults {
+            ingress_class: args.ingress_class,
+            cluster_issuer: args.tls_cluster_issuer,
+        },
+        namespace: args.watch_namespace,
+    };
+    tracing::info!(
+        concurrency = config.concurrency,
+        qps = args.kube_qps,
+        "starting the operator"
+    );
+    wharf_operator::run(client, config, shutdown_signal()).await?;
+    tracing::info!("operator stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
