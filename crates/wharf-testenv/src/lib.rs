@@ -8,11 +8,13 @@
 //! ([`wait`]).
 
 mod cluster;
+mod crds;
 mod error;
 mod namespace;
 pub mod wait;
 
 pub use cluster::kubeconfig_path;
 pub use cluster::{client, kubectl};
+pub use crds::install_crds;
 pub use error::TestEnvError;
 pub use namespace::{TEST_NAMESPACE_LABEL, with_temp_ns};

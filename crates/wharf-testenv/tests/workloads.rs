@@ -260,7 +260,7 @@ async fn pod_logs_return_the_simulated_content() {
         .await
         .unwrap();
         assert!(
-            logs.contains("wharf simulated log"),
+            logs.contains("wharf-sim: done"),
             "unexpected log content: {logs}"
         );
     })
