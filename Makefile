@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 
 CONTROLPLANE := hack/controlplane
 
-.PHONY: help dev test lint crds controlplane cluster-up cluster-down kubeconfig
+.PHONY: help dev test bench lint crds openapi controlplane cluster-up cluster-down kubeconfig
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -15,12 +15,18 @@ dev: ## Build what is needed, start the local cluster (unless KUBECONFIG names o
 test: ## Run the whole suite against a real control plane (started and stopped if needed)
 	@hack/test.sh
 
+bench: ## Benchmarks (not part of make test): prints times, ratios and peak RSS
+	@hack/bench.sh
+
 lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
 crds: ## Regenerate deploy/crds.yaml from the Rust types
 	cargo run -q -p wharfd -- crd > deploy/crds.yaml
+
+openapi: ## Regenerate crates/wharf-server/openapi.json from the handlers
+	cargo run -q -p wharfd -- openapi > crates/wharf-server/openapi.json
 
 controlplane: ## Build the pinned control plane binaries into the cache (once per machine)
 	@$(CONTROLPLANE)/build.sh >/dev/null

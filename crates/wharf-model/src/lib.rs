@@ -4,6 +4,7 @@
 //!
 //! Nothing in this crate does I/O, so every mapping is unit-tested without a cluster.
 
+pub mod api;
 pub mod app;
 pub mod conditions;
 pub mod crds;

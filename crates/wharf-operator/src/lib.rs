@@ -61,3 +61,31 @@ pub async fn run(
     let _ = server.await;
     Ok(())
 }
+
+/// An operator running in the background; stopped when dropped.
+pub struct RunningOperator {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for RunningOperator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the operator on the current Tokio runtime and returns a handle that stops
+/// it when dropped. Failures are logged.
+pub fn spawn(client: Client, config: OperatorConfig) -> RunningOperator {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        if let Err(error) = run(client, config, shutdown).await {
+            tracing::error!(%error, "the operator stopped with an error");
+        }
+    });
+    RunningOperator { stop: Some(stop) }
+}

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use wharf_model::app::build::Defaults;
 use wharf_operator::OperatorConfig;
+use wharf_server::{AuthMode, ServerConfig};
 
 use crate::logging::LogFormat;
 
@@ -31,8 +32,19 @@ pub struct Cli {
 enum Command {
     /// Run the controllers that reconcile Wharf's resources.
     Operator(OperatorArgs),
+    /// Run the HTTP API.
+    Server(ServerArgs),
+    /// Run the operator and the HTTP API in one process (the default for local use).
+    All {
+        #[command(flatten)]
+        operator: OperatorArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Print Wharf's CustomResourceDefinitions as YAML.
     Crd,
+    /// Print the HTTP API's OpenAPI 3 document as JSON.
+    Openapi,
 }
 
 /// Settings of the operator.
@@ -63,6 +75,32 @@ struct OperatorArgs {
     watch_namespace: Option<String>,
 }
 
+/// Settings of the HTTP API.
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// Where the API listens.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "WHARF_LISTEN")]
+    listen: SocketAddr,
+
+    /// Turn authentication off: every request acts with the server's own
+    /// permissions. Only allowed on a loopback address; for a developer machine.
+    #[arg(long, env = "WHARF_INSECURE_NO_AUTH")]
+    insecure_no_auth: bool,
+}
+
+impl ServerArgs {
+    fn config(&self) -> ServerConfig {
+        ServerConfig {
+            addr: self.listen,
+            auth: if self.insecure_no_auth {
+                AuthMode::Disabled
+            } else {
+                AuthMode::Kubernetes
+            },
+        }
+    }
+}
+
 impl Cli {
     /// Runs the chosen command.
     pub async fn run(self) -> anyhow::Result<()> {
@@ -71,15 +109,39 @@ impl Cli {
                 print!("{}", wharf_model::crds::all_yaml());
                 Ok(())
             }
+            Command::Openapi => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&wharf_server::openapi::document_json())?
+                );
+                Ok(())
+            }
             Command::Operator(args) => run_operator(args).await,
+            Command::Server(args) => run_server(args).await,
+            Command::All { operator, server } => {
+                let (operator, server) = tokio::join!(run_operator(operator), run_server(server));
+                operator.and(server)
+            }
         }
     }
 }
 
-async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
-    let kube_config = kube::Config::infer()
+async fn kube_config() -> anyhow::Result<kube::Config> {
+    kube::Config::infer()
         .await
-        .context("finding the Kubernetes cluster (KUBECONFIG or in-cluster)")?;
+        .context("finding the Kubernetes cluster (KUBECONFIG or in-cluster)")
+}
+
+async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+    let client =
+        kube::Client::try_from(kube_config().await?).context("making a Kubernetes client")?;
+    wharf_server::run(client, args.config(), shutdown_signal()).await?;
+    tracing::info!("API server stopped");
+    Ok(())
+}
+
+async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
+    let kube_config = kube_config().await?;
     let client = wharf_operator::rate_limited_client(kube_config, args.kube_qps)
         .context("making a Kubernetes client")?;
     let config = OperatorConfig {

@@ -153,6 +153,12 @@ pub struct AppSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
 
+    /// Change to any new value (the API and CLI use the current time) to restart
+    /// every pod with a rolling update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub restarted_at: Option<String>,
+
     /// Delete the App this long after it was created (preview apps), e.g. `72h`,
     /// `7d` or `1h30m`. Units: `s`, `m`, `h`, `d`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -87,10 +87,7 @@ pub(super) fn deployment(
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(meta.labels()),
-                    annotations: Some(BTreeMap::from([(
-                        CONFIG_HASH_ANNOTATION.to_owned(),
-                        config_hash.to_owned(),
-                    )])),
+                    annotations: Some(pod_annotations(spec, config_hash)),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
@@ -106,6 +103,18 @@ pub(super) fn deployment(
         }),
         ..Default::default()
     }
+}
+
+/// Pod template annotation carrying `restartedAt`, so a new value rolls the pods.
+pub const RESTARTED_AT_ANNOTATION: &str = "wharf.dev/restarted-at";
+
+fn pod_annotations(spec: &AppSpec, config_hash: &str) -> BTreeMap<String, String> {
+    let mut annotations =
+        BTreeMap::from([(CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned())]);
+    if let Some(at) = &spec.restarted_at {
+        annotations.insert(RESTARTED_AT_ANNOTATION.to_owned(), at.clone());
+    }
+    annotations
 }
 
 fn resources(spec: &ResourcesSpec) -> ResourceRequirements {

@@ -284,3 +284,12 @@ fn an_app_not_read_from_the_api_server_is_refused() {
         Err(BuildError::MissingMetadata("uid"))
     );
 }
+
+#[test]
+fn a_new_restarted_at_changes_the_pod_template() {
+    let template = |yaml| build_ok(&app(yaml)).deployment.spec.unwrap().template;
+    assert_ne!(
+        template("{image: a}"),
+        template("{image: a, restartedAt: '2026-11-21T12:00:00Z'}")
+    );
+}

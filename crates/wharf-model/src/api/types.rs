@@ -1,0 +1,164 @@
+//! Bodies of the `/v1` API beyond the custom resources themselves.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{App, AppPhase};
+
+/// A page of Apps.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AppList {
+    /// The Apps on this page, ordered by name.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub items: Vec<App>,
+    /// Pass as `continue` to get the next page; absent on the last page.
+    #[serde(default, rename = "continue", skip_serializing_if = "Option::is_none")]
+    pub continue_token: Option<String>,
+}
+
+/// A new replica count.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScaleRequest {
+    /// The number of pods, 0 to 1000.
+    pub replicas: i32,
+}
+
+/// Changes to an App's literal environment variables.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvUpdate {
+    /// Variables to set to a literal value (added or replaced).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Variables to remove.
+    #[serde(default)]
+    pub unset: Vec<String>,
+}
+
+/// One environment variable as the API shows it. Secret values are never shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvEntry {
+    /// The variable's name.
+    pub name: String,
+    /// Where the value comes from: `value`, `generated`, `secretRef` or `configMapRef`.
+    pub source: String,
+    /// The literal value, for `value` variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `name/key` of the Secret or ConfigMap, for references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// One persistent volume of an App.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeEntry {
+    /// The volume's name.
+    pub name: String,
+    /// The PersistentVolumeClaim behind it.
+    pub claim: String,
+    /// Requested size.
+    pub size: String,
+    /// Where it is mounted.
+    pub mount_path: String,
+    /// Access mode.
+    pub access_mode: String,
+    /// StorageClass, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+/// One pod of an App.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PodSummary {
+    /// The pod's name.
+    pub name: String,
+    /// Pending, Running, Succeeded, Failed or Unknown.
+    pub phase: String,
+    /// Whether the pod is ready for traffic.
+    pub ready: bool,
+    /// Container restarts.
+    pub restarts: i32,
+    /// The node it runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The image it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// When it started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Why it is not running, e.g. `ImagePullBackOff`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An App's state: its status and its pods.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AppState {
+    /// The App's name.
+    pub name: String,
+    /// Its phase.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub phase: Option<AppPhase>,
+    /// Ready, Progressing and Degraded.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub conditions: Vec<Condition>,
+    /// Pods it should have.
+    pub desired_replicas: i32,
+    /// Pods that are ready.
+    pub ready_replicas: i32,
+    /// Where it is reachable.
+    pub urls: Vec<String>,
+    /// Its pods.
+    pub pods: Vec<PodSummary>,
+}
+
+/// An event about an App or one of its children.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EventEntry {
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// A CamelCase reason.
+    pub reason: String,
+    /// What happened.
+    pub message: String,
+    /// The object it concerns, as `Kind/name`.
+    pub object: String,
+    /// How often it happened.
+    pub count: i32,
+    /// When it last happened (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
+/// Current resource use of one pod, from the metrics API.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PodUsage {
+    /// The pod's name.
+    pub pod: String,
+    /// CPU in use, e.g. `12m`.
+    pub cpu: String,
+    /// Memory in use, e.g. `48Mi`.
+    pub memory: String,
+}

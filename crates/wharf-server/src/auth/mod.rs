@@ -1,0 +1,254 @@
+//! Authentication and authorization that Kubernetes decides: a bearer token is
+//! checked with a TokenReview, each operation with a SubjectAccessReview for the
+//! matching verb on the Wharf resource in the path's namespace. So RBAC and Space
+//! membership govern the API exactly as they govern `kubectl`.
+
+mod cache;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode, header};
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use kube::api::PostParams;
+use kube::{Api, Client};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use cache::TtlCache;
+
+/// How long a TokenReview answer is reused.
+const TOKEN_TTL: Duration = Duration::from_secs(30);
+/// How long a SubjectAccessReview answer is reused. Short, so a revoked permission
+/// stops working within seconds.
+const DECISION_TTL: Duration = Duration::from_secs(5);
+
+/// Who is calling, as the Kubernetes API server authenticated them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The user name, e.g. `system:serviceaccount:team-a:ci`.
+    pub username: String,
+    /// The user's uid, when the authenticator gives one.
+    pub uid: Option<String>,
+    /// The user's groups.
+    pub groups: Vec<String>,
+    /// Extra attributes the authenticator attached.
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+/// One operation on a Wharf resource, to be authorized.
+#[derive(Clone, Debug)]
+pub struct Access<'a> {
+    /// The Kubernetes verb: get, list, watch, create, update, patch, delete.
+    pub verb: &'static str,
+    /// The namespace in the path.
+    pub namespace: &'a str,
+    /// The resource of the `wharf.dev` group, e.g. `apps`.
+    pub resource: &'static str,
+    /// The subresource, e.g. `scale`, `logs`.
+    pub subresource: Option<&'static str>,
+    /// The object's name, when the operation names one.
+    pub name: Option<&'a str>,
+}
+
+impl Access<'_> {
+    fn describe(&self) -> String {
+        let resource = match self.subresource {
+            Some(sub) => format!("{}.{}/{sub}", self.resource, wharf_model::API_GROUP),
+            None => format!("{}.{}", self.resource, wharf_model::API_GROUP),
+        };
+        format!("{} {resource} in namespace {}", self.verb, self.namespace)
+    }
+}
+
+/// Whether requests are authenticated at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    /// TokenReview and SubjectAccessReview for every request.
+    Kubernetes,
+    /// No checks: every request acts as a local developer. Only for a server bound
+    /// to loopback; the server refuses it otherwise.
+    Disabled,
+}
+
+/// Checks tokens and permissions against the Kubernetes API, with short caches.
+pub struct Authorizer {
+    client: Client,
+    mode: AuthMode,
+    tokens: TtlCache<[u8; 32], Option<Caller>>,
+    decisions: TtlCache<String, bool>,
+}
+
+impl Authorizer {
+    /// An authorizer that asks the API server behind `client`.
+    pub fn new(client: Client, mode: AuthMode) -> Self {
+        Self {
+            client,
+            mode,
+            tokens: TtlCache::new(TOKEN_TTL),
+            decisions: TtlCache::new(DECISION_TTL),
+        }
+    }
+
+    /// Authenticates the request and authorizes `access` for the caller.
+    pub async fn check(
+        &self,
+        headers: &HeaderMap,
+        access: &Access<'_>,
+    ) -> Result<Caller, ApiError> {
+        let caller = self.authenticate(headers).await?;
+        self.authorize(&caller, access).await?;
+        Ok(caller)
+    }
+
+    /// Who sent the request: 401 without a valid bearer token.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        if self.mode == AuthMode::Disabled {
+            return Ok(Caller {
+                username: "wharf:local-developer".into(),
+                uid: None,
+                groups: vec![],
+                extra: BTreeMap::new(),
+            });
+        }
+        let token = bearer_token(headers)?;
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let caller = match self.tokens.get(&key) {
+            Some(cached) => cached,
+            None => {
+                let reviewed = self.review_token(token).await?;
+                self.tokens.insert(key, reviewed.clone());
+                reviewed
+            }
+        };
+        caller.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the bearer token is not valid or has expired",
+            )
+        })
+    }
+
+    async fn review_token(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+        let review = TokenReview {
+            spec: TokenReviewSpec {
+                token: token.to_owned(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = Api::<TokenReview>::all(self.client.clone())
+            .create(&PostParams::default(), &review)
+            .await?;
+        let Some(status) = answer.status.filter(|s| s.authenticated == Some(true)) else {
+            return Ok(None);
+        };
+        let user = status.user.unwrap_or_default();
+        Ok(Some(Caller {
+            username: user.username.unwrap_or_default(),
+            uid: user.uid,
+            groups: user.groups.unwrap_or_default(),
+            extra: user.extra.unwrap_or_default(),
+        }))
+    }
+
+    /// Whether the caller may do `access`: 403 naming the missing permission if not.
+    pub async fn authorize(&self, caller: &Caller, access: &Access<'_>) -> Result<(), ApiError> {
+        if self.mode == AuthMode::Disabled {
+            return Ok(());
+        }
+        let key = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            caller.username,
+            caller.groups.join(","),
+            access.describe(),
+            access.name.unwrap_or(""),
+            caller.uid.as_deref().unwrap_or("")
+        );
+        let allowed = match self.decisions.get(&key) {
+            Some(allowed) => allowed,
+            None => {
+                let allowed = self.review_access(caller, access).await?;
+                self.decisions.insert(key, allowed);
+                allowed
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "{} may not {}; ask for a Role granting it (or membership of the Space)",
+                    caller.username,
+                    access.describe()
+                ),
+            ))
+        }
+    }
+
+    async fn review_access(&self, caller: &Caller, access: &Access<'_>) -> Result<bool, ApiError> {
+        let review = SubjectAccessReview {
+            spec: SubjectAccessReviewSpec {
+                user: Some(caller.username.clone()),
+                uid: caller.uid.clone(),
+                groups: Some(caller.groups.clone()),
+                extra: Some(caller.extra.clone()),
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(access.namespace.to_owned()),
+                    verb: Some(access.verb.to_owned()),
+                    group: Some(wharf_model::API_GROUP.to_owned()),
+                    resource: Some(access.resource.to_owned()),
+                    subresource: access.subresource.map(str::to_owned),
+                    name: access.name.map(str::to_owned),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = Api::<SubjectAccessReview>::all(self.client.clone())
+            .create(&PostParams::default(), &review)
+            .await?;
+        Ok(answer.status.is_some_and(|s| s.allowed))
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let missing = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "send a Kubernetes bearer token: Authorization: Bearer <token> (wharf login saves one)",
+        )
+    };
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(missing)?;
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_bearer_token_and_refuses_anything_else() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers).unwrap_err().code(), "missing_token");
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert!(bearer_token(&headers).is_err());
+        headers.insert(header::AUTHORIZATION, "Bearer  tok ".parse().unwrap());
+        assert_eq!(bearer_token(&headers).unwrap(), "tok");
+    }
+}

@@ -1,0 +1,75 @@
+//! Watch caches (reflectors) that serve every read of live objects, so a GET costs
+//! no call to the Kubernetes API.
+
+use std::fmt::Debug;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use wharf_model::app::App;
+
+/// Label of every object and pod Wharf manages.
+const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=wharf";
+
+/// The caches the API reads from.
+#[derive(Clone)]
+pub struct Caches {
+    /// Every App.
+    pub apps: Store<App>,
+    /// Pods of Wharf workloads.
+    pub pods: Store<Pod>,
+    /// Events, for the events of an App and its children.
+    pub events: Store<Event>,
+}
+
+impl Caches {
+    /// Starts the watches on the current Tokio runtime and returns their caches.
+    pub fn start(client: &Client) -> Self {
+        Self {
+            apps: reflect(Api::all(client.clone()), watcher::Config::default()),
+            pods: reflect(
+                Api::all(client.clone()),
+                watcher::Config::default().labels(MANAGED_SELECTOR),
+            ),
+            events: reflect(Api::all(client.clone()), watcher::Config::default()),
+        }
+    }
+
+    /// Waits until every cache has its first full list.
+    pub async fn wait_until_ready(&self) {
+        let _ = self.apps.wait_until_ready().await;
+        let _ = self.pods.wait_until_ready().await;
+        let _ = self.events.wait_until_ready().await;
+    }
+
+    /// The App `name` in `namespace`, if cached.
+    pub fn app(&self, namespace: &str, name: &str) -> Option<App> {
+        self.apps
+            .get(&ObjectRef::new(name).within(namespace))
+            .map(|a| App::clone(&a))
+    }
+}
+
+fn reflect<K>(api: Api<K>, config: watcher::Config) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
+    tokio::spawn(async move {
+        stream
+            .for_each(|event| async move {
+                if let Err(error) = event {
+                    tracing::warn!(%error, kind = K::kind(&()).as_ref(), "watch error; retrying");
+                }
+            })
+            .await;
+    });
+    reader
+}

@@ -1,0 +1,116 @@
+//! The OpenAPI 3 document, generated from the handlers, with the App schema taken
+//! from the CRD so the API and `kubectl` describe the same object.
+
+use std::borrow::Cow;
+
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr};
+use utoipa::{Modify, PartialSchema, ToSchema};
+use wharf_model::app::App;
+
+use crate::routes;
+
+/// The App resource in request and response bodies.
+pub struct AppDoc;
+
+impl PartialSchema for AppDoc {
+    fn schema() -> RefOr<Schema> {
+        use kube::CustomResourceExt;
+        let crd = App::crd();
+        let schema = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|value| serde_json::from_value(value).ok());
+        schema.unwrap_or_else(|| RefOr::T(Schema::default()))
+    }
+}
+
+impl ToSchema for AppDoc {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("App")
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Wharf API",
+        description = "Apps, batch jobs and infrastructure runtimes on Kubernetes through one API. \
+            Authenticate with a Kubernetes bearer token; every operation is authorized by Kubernetes RBAC.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "apps", description = "Applications: a container image run as a Deployment behind a Service and an Ingress"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token the Kubernetes API accepts (ServiceAccount token, OIDC)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The whole document.
+pub fn document() -> OpenApi {
+    use utoipa::OpenApi as _;
+    let (_, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::router())
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+/// The document as JSON with sorted keys, so the same document always prints the
+/// same bytes (utoipa keeps some maps unordered).
+pub fn document_json() -> serde_json::Value {
+    serde_json::to_value(document()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed document, kept in the repository for client generators.
+    const COMMITTED: &str = include_str!("../openapi.json");
+
+    #[test]
+    fn the_document_matches_the_committed_snapshot() {
+        let current = serde_json::to_string_pretty(&super::document_json()).unwrap() + "\n";
+        assert!(
+            current == COMMITTED,
+            "crates/wharf-server/openapi.json is out of date: run `make openapi` and review the diff"
+        );
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_with_every_app_route() {
+        let doc = super::document_json();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = doc["paths"].as_object().unwrap();
+        for path in [
+            "/v1/namespaces/{namespace}/apps",
+            "/v1/namespaces/{namespace}/apps/{name}",
+            "/v1/namespaces/{namespace}/apps/{name}/scale",
+            "/v1/namespaces/{namespace}/apps/{name}/logs",
+            "/v1/namespaces/{namespace}/apps/{name}/env",
+        ] {
+            assert!(paths.contains_key(path), "{path} is missing");
+        }
+        assert!(doc["components"]["schemas"]["App"]["properties"]["spec"].is_object());
+    }
+}

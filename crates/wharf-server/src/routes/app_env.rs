@@ -1,0 +1,212 @@
+//! An App's environment variables and volumes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use kube::Api;
+use kube::api::PostParams;
+use wharf_model::api::{EnvEntry, EnvUpdate, VolumeEntry, validate_app};
+use wharf_model::app::App;
+use wharf_model::app::build::claim_name;
+use wharf_model::workload::EnvVar;
+
+use super::common::{AppPath, authorize, find_app};
+use crate::error::{ApiError, Problem};
+use crate::extract::JsonBody;
+use crate::state::AppState;
+
+/// How often a change is retried when the App changed underneath it.
+const CONFLICT_RETRIES: usize = 5;
+
+fn entries(app: &App) -> Vec<EnvEntry> {
+    app.spec
+        .env
+        .iter()
+        .map(|var| {
+            let (source, value, reference) = if let Some(value) = &var.value {
+                ("value", Some(value.clone()), None)
+            } else if var.secret.is_some() {
+                ("generated", None, None)
+            } else if let Some(r) = &var.secret_ref {
+                ("secretRef", None, Some(format!("{}/{}", r.name, r.key)))
+            } else if let Some(r) = &var.config_map_ref {
+                ("configMapRef", None, Some(format!("{}/{}", r.name, r.key)))
+            } else {
+                ("value", None, None)
+            };
+            EnvEntry {
+                name: var.name.clone(),
+                source: source.to_owned(),
+                value,
+                reference,
+            }
+        })
+        .collect()
+}
+
+/// The App's environment variables. Secret values are never shown.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/apps/{name}/env",
+    tag = "apps",
+    params(AppPath),
+    responses(
+        (status = 200, description = "Its variables", body = Vec<EnvEntry>),
+        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_env(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<EnvEntry>>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        None,
+        Some(&path.name),
+    )
+    .await?;
+    Ok(Json(entries(
+        &find_app(&state, &path.namespace, &path.name).await?,
+    )))
+}
+
+fn apply_update(app: &mut App, update: &EnvUpdate) {
+    for (name, value) in &update.set {
+        let var = EnvVar {
+            name: name.clone(),
+            value: Some(value.clone()),
+            ..EnvVar::default()
+        };
+        match app.spec.env.iter_mut().find(|v| &v.name == name) {
+            Some(existing) => *existing = var,
+            None => app.spec.env.push(var),
+        }
+    }
+    app.spec.env.retain(|v| !update.unset.contains(&v.name));
+}
+
+/// Sets and unsets literal variables; the pods roll with the new values.
+#[utoipa::path(
+    patch,
+    path = "/v1/namespaces/{namespace}/apps/{name}/env",
+    tag = "apps",
+    params(AppPath),
+    request_body = EnvUpdate,
+    responses(
+        (status = 200, description = "The variables after the change", body = Vec<EnvEntry>),
+        (status = 400, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such App or variable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_env(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+    JsonBody(update): JsonBody<EnvUpdate>,
+) -> Result<Json<Vec<EnvEntry>>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "update",
+        &path.namespace,
+        None,
+        Some(&path.name),
+    )
+    .await?;
+    if update.set.is_empty() && update.unset.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_update",
+            "name at least one variable in set or unset",
+        ));
+    }
+    let api = Api::<App>::namespaced(state.client().clone(), &path.namespace);
+    for _ in 0..CONFLICT_RETRIES {
+        // Read the current version (not the cache) so the replace below is a
+        // compare-and-swap on its resourceVersion.
+        let mut app = api.get_opt(&path.name).await?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "there is no App {} in namespace {}",
+                path.name, path.namespace
+            ))
+        })?;
+        if let Some(missing) = update
+            .unset
+            .iter()
+            .find(|n| !app.spec.env.iter().any(|v| &v.name == *n))
+        {
+            return Err(ApiError::not_found(format!(
+                "App {} has no variable {missing}",
+                path.name
+            ))
+            .at("unset"));
+        }
+        apply_update(&mut app, &update);
+        if let Some(error) = validate_app(&path.name, &app.spec)
+            .into_iter()
+            .find(|e| e.field.starts_with("spec.env"))
+        {
+            let name = update
+                .set
+                .keys()
+                .find(|k| error.message.contains(k.as_str()))
+                .cloned()
+                .unwrap_or_default();
+            return Err(ApiError::invalid(format!("set.{name}"), error.message));
+        }
+        match api.replace(&path.name, &PostParams::default(), &app).await {
+            Ok(replaced) => return Ok(Json(entries(&replaced))),
+            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "busy",
+        "the App kept changing while the variables were being set; try again",
+    ))
+}
+
+/// The App's persistent volumes.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/apps/{name}/volumes",
+    tag = "apps",
+    params(AppPath),
+    responses(
+        (status = 200, description = "Its volumes", body = Vec<VolumeEntry>),
+        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_volumes(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<VolumeEntry>>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        None,
+        Some(&path.name),
+    )
+    .await?;
+    let app = find_app(&state, &path.namespace, &path.name).await?;
+    Ok(Json(
+        app.spec
+            .volumes
+            .iter()
+            .map(|v| VolumeEntry {
+                name: v.name.clone(),
+                claim: claim_name(&path.name, &v.name),
+                size: v.size.clone(),
+                mount_path: v.mount_path.clone(),
+                access_mode: format!("{:?}", v.access_mode),
+                storage_class: v.storage_class.clone(),
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,320 @@
+//! Reading what an App is doing: status, state, pods, events and resource use. All
+//! from watch caches, except `top`, which asks the metrics API.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::{Api, ResourceExt};
+use wharf_model::api::{AppState as AppStateBody, EventEntry, PodSummary, PodUsage};
+use wharf_model::app::build::APP_LABEL;
+use wharf_model::app::{App, AppStatus};
+
+use super::common::{AppPath, authorize, find_app};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// The App's pods from the cache, by name.
+pub fn pods_of(state: &AppState, namespace: &str, app: &str) -> Vec<Pod> {
+    let mut pods: Vec<Pod> = state
+        .caches()
+        .pods
+        .state()
+        .into_iter()
+        .filter(|pod| {
+            pod.namespace().as_deref() == Some(namespace)
+                && pod.labels().get(APP_LABEL).map(String::as_str) == Some(app)
+        })
+        .map(|pod| Pod::clone(&pod))
+        .collect();
+    pods.sort_by_key(ResourceExt::name_any);
+    pods
+}
+
+fn summarize(pod: &Pod) -> PodSummary {
+    let status = pod.status.clone().unwrap_or_default();
+    let containers = status.container_statuses.clone().unwrap_or_default();
+    let waiting_reason = containers
+        .iter()
+        .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
+    PodSummary {
+        name: pod.name_any(),
+        phase: status.phase.clone().unwrap_or_else(|| "Unknown".into()),
+        ready: status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True"),
+        restarts: containers.iter().map(|c| c.restart_count).sum(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        image: pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first()?.image.clone()),
+        started_at: status.start_time.map(|t| t.0.to_string()),
+        reason: waiting_reason.or(status.reason),
+    }
+}
+
+/// The App's status.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/apps/{name}/status",
+    tag = "apps",
+    params(AppPath),
+    responses(
+        (status = 200, description = "Phase, conditions, replica counts and URLs", body = Object),
+        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn app_status(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+) -> Result<Json<AppStatus>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        Some("status"),
+        Some(&path.name),
+    )
+    .await?;
+    let app = find_app(&state, &path.namespace, &path.name).await?;
+    Ok(Json(app.status.unwrap_or_default()))
+}
+
+/// The App's state: status and pods together.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/apps/{name}/state",
+    tag = "apps",
+    params(AppPath),
+    responses(
+        (status = 200, description = "Phase, conditions and pods", body = AppStateBody),
+        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn app_state(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+) -> Result<Json<AppStateBody>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        Some("status"),
+        Some(&path.name),
+    )
+    .await?;
+    let app = find_app(&state, &path.namespace, &path.name).await?;
+    let status = app.status.clone().unwrap_or_default();
+    Ok(Json(AppStateBody {
+        name: app.name_any(),
+        phase: status.phase,
+        conditions: status.conditions,
+        desired_replicas: status.desired_replicas.unwrap_or(0),
+        ready_replicas: status.ready_replicas.unwrap_or(0),
+        urls: status.urls,
+        pods: pods_of(&state, &path.namespace, &path.name)
+            .iter()
+            .map(summarize)
+            .collect(),
+    }))
+}
+
+/// The App's pods.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/apps/{name}/pods",
+    tag = "apps",
+    params(AppPath),
+    responses(
+        (status = 200, description = "Its pods", body = Vec<PodSummary>),
+        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn app_pods(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<PodSummary>>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        Some("status"),
+        Some(&path.name),
+    )
+    .await?;
+    find_app(&state, &path.namespace, &path.name).await?;
+    Ok(Json(
+        pods_of(&state, &path.namespace, &path.name)
+            .iter()
+            .map(summarize)
+            .collect(),
+    ))
+}
+
+/// Whether an event concerns the App or one of its children.
+fn concerns(event: &Event, app: &App, pod_names: &[String]) -> bool {
+    let object = &event.involved_object;
+    let name = app.name_any();
+    match object.kind.as_deref() {
+        Some("App") => object.name.as_deref() == Some(name.as_str()),
+        Some("Deployment" | "Service" | "Ingress" | "HorizontalPodAutoscaler") => {
+            object.name.as_deref() == Some(name.as_str())
+        }
+        // ReplicaSets are named <deployment>-<hash>; claims <app>-<volume>.
+        Some("ReplicaSet" | "PersistentVolumeClaim") => object
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with(&format!("{name}-"))),
+        Some("Pod") => object.name.as_ref().is_some_and(|n| pod_names.contains(n)),
+        _ => false,
+    }
+}
+
+/// Events of the App and its children, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/apps/{name}/events",
+    tag = "apps",
+    params(AppPath),
+    responses(
+        (status = 200, description = "Its events", body = Vec<EventEntry>),
+        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn app_events(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<EventEntry>>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        Some("events"),
+        Some(&path.name),
+    )
+    .await?;
+    let app = find_app(&state, &path.namespace, &path.name).await?;
+    let pod_names: Vec<String> = pods_of(&state, &path.namespace, &path.name)
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    let mut events: Vec<(Option<String>, EventEntry)> = state
+        .caches()
+        .events
+        .state()
+        .iter()
+        .filter(|e| {
+            e.namespace().as_deref() == Some(path.namespace.as_str())
+                && concerns(e, &app, &pod_names)
+        })
+        .map(|e| {
+            let when = e
+                .last_timestamp
+                .as_ref()
+                .map(|t| t.0.to_string())
+                .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+                .or_else(|| {
+                    e.metadata
+                        .creation_timestamp
+                        .as_ref()
+                        .map(|t| t.0.to_string())
+                });
+            let entry = EventEntry {
+                type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
+                reason: e.reason.clone().unwrap_or_default(),
+                message: e.message.clone().unwrap_or_default(),
+                object: format!(
+                    "{}/{}",
+                    e.involved_object.kind.clone().unwrap_or_default(),
+                    e.involved_object.name.clone().unwrap_or_default()
+                ),
+                count: e.count.unwrap_or(1),
+                last_seen: when.clone(),
+            };
+            (when, entry)
+        })
+        .collect();
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Json(events.into_iter().map(|(_, e)| e).collect()))
+}
+
+/// CPU and memory use of the App's pods, from `metrics.k8s.io` (metrics-server).
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/apps/{name}/top",
+    tag = "apps",
+    params(AppPath),
+    responses(
+        (status = 200, description = "Use per pod", body = Vec<PodUsage>),
+        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "The cluster has no metrics API", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn app_top(
+    State(state): State<AppState>,
+    Path(path): Path<AppPath>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<PodUsage>>, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        Some("status"),
+        Some(&path.name),
+    )
+    .await?;
+    find_app(&state, &path.namespace, &path.name).await?;
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics"),
+        "pods",
+    );
+    let api =
+        Api::<DynamicObject>::namespaced_with(state.client().clone(), &path.namespace, &resource);
+    let list = api
+        .list(&ListParams::default().labels(&format!("{APP_LABEL}={}", path.name)))
+        .await
+        .map_err(|error| match error {
+            kube::Error::Api(status) if status.code == 404 || status.code == 503 => ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "metrics_unavailable",
+                "this cluster serves no metrics.k8s.io API; install metrics-server to see resource use",
+            ),
+            other => other.into(),
+        })?;
+    let usage = list
+        .items
+        .iter()
+        .map(|metrics| {
+            let containers = metrics.data["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let sum = |key: &str| {
+                containers
+                    .iter()
+                    .filter_map(|c| c["usage"][key].as_str())
+                    .collect::<Vec<_>>()
+                    .join("+")
+            };
+            PodUsage {
+                pod: metrics.name_any(),
+                cpu: sum("cpu"),
+                memory: sum("memory"),
+            }
+        })
+        .collect();
+    Ok(Json(usage))
+}

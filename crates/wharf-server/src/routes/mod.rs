@@ -1,0 +1,34 @@
+//! The `/v1` routes, and the router with its OpenAPI document.
+
+mod app_actions;
+mod app_env;
+mod app_logs;
+mod app_observe;
+mod apps;
+mod common;
+mod system;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// Every route, with the OpenAPI description of each.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(apps::list_apps, apps::create_app))
+        .routes(routes!(apps::get_app, apps::apply_app, apps::delete_app))
+        .routes(routes!(app_actions::scale_app))
+        .routes(routes!(app_actions::restart_app))
+        .routes(routes!(app_actions::stop_app))
+        .routes(routes!(app_actions::start_app))
+        .routes(routes!(app_observe::app_status))
+        .routes(routes!(app_observe::app_state))
+        .routes(routes!(app_observe::app_pods))
+        .routes(routes!(app_observe::app_events))
+        .routes(routes!(app_observe::app_top))
+        .routes(routes!(app_logs::app_logs))
+        .routes(routes!(app_env::list_env, app_env::update_env))
+        .routes(routes!(app_env::list_volumes))
+        .merge(system::router())
+}

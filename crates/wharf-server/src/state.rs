@@ -1,0 +1,69 @@
+//! What every handler has at hand.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kube::Client;
+
+use crate::auth::Authorizer;
+use crate::caches::Caches;
+use crate::metrics::HttpMetrics;
+
+/// Shared state of the API server.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    auth: Authorizer,
+    caches: Caches,
+    metrics: HttpMetrics,
+    ready: AtomicBool,
+}
+
+impl AppState {
+    /// State for a server acting through `client`.
+    pub fn new(client: Client, auth: Authorizer, caches: Caches) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                auth,
+                caches,
+                metrics: HttpMetrics::default(),
+                ready: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The Kubernetes client (the server's own identity, used after authorization).
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// Authentication and authorization.
+    pub fn auth(&self) -> &Authorizer {
+        &self.inner.auth
+    }
+
+    /// The watch caches.
+    pub fn caches(&self) -> &Caches {
+        &self.inner.caches
+    }
+
+    /// Request metrics.
+    pub fn metrics(&self) -> &HttpMetrics {
+        &self.inner.metrics
+    }
+
+    /// Whether the watch caches have synced.
+    pub fn is_ready(&self) -> bool {
+        self.inner.ready.load(Ordering::Relaxed)
+    }
+
+    /// Marks the caches synced.
+    pub fn set_ready(&self) {
+        self.inner.ready.store(true, Ordering::Relaxed);
+    }
+}
