@@ -39,7 +39,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 let path = error.path().to_string();
                 let inner = error.into_inner();
                 let detail = format!("the body is not a valid request: {inner}");
-                if path.is_empty() || path == "." {
+                // Only data errors (a wrong type, an unknown value) belong to a field;
+                // syntax errors are about the document as a whole.
+                if inner.classify() != serde_json::error::Category::Data
+                    || path.is_empty()
+                    || path == "."
+                {
                     Err(ApiError::bad_request("invalid_json", detail))
                 } else {
                     Err(ApiError::invalid(path, detail))

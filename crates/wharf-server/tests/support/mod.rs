@@ -1,0 +1,147 @@
+//! Set-up of the API's integration tests: an operator and an API server for the
+//! test's namespace, and two real ServiceAccount tokens — one granted every Wharf
+//! permission in the namespace, one granted nothing.
+
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::PostParams;
+use kube::{Api, Client};
+use serde_json::json;
+use tokio::sync::oneshot;
+use wharf_operator::{OperatorConfig, RunningOperator};
+use wharf_server::AuthMode;
+
+/// A running API server with an operator, for one test namespace.
+pub struct Harness {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The namespace.
+    pub ns: String,
+    /// A token granted every Wharf permission in the namespace.
+    pub granted: String,
+    /// A token granted nothing.
+    pub denied: String,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    _operator: RunningOperator,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Harness {
+    /// `{base}/v1/namespaces/{ns}/apps{rest}`.
+    pub fn apps(&self, rest: &str) -> String {
+        format!("{}/v1/namespaces/{}/apps{rest}", self.base, self.ns)
+    }
+}
+
+async fn service_account_token(client: &Client, ns: &str, name: &str) -> String {
+    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), ns);
+    accounts
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({ "metadata": { "name": name } })).unwrap(),
+        )
+        .await
+        .unwrap();
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec {
+            expiration_seconds: Some(3600),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    accounts
+        .create_token_request(name, &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token
+        .unwrap()
+}
+
+/// Grants `account` every verb on Wharf's apps and their subresources in `ns`.
+async fn grant_apps(client: &Client, ns: &str, account: &str) {
+    let role: Role = serde_json::from_value(json!({
+        "metadata": { "name": "wharf-apps-admin" },
+        "rules": [{
+            "apiGroups": ["wharf.dev"],
+            "resources": ["apps", "apps/scale", "apps/status", "apps/logs", "apps/events"],
+            "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]
+        }]
+    }))
+    .unwrap();
+    Api::<Role>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": { "name": format!("{account}-apps-admin") },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "wharf-apps-admin" },
+        "subjects": [{ "kind": "ServiceAccount", "name": account, "namespace": ns }]
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+}
+
+/// Starts the operator and an authenticating API server on a free loopback port.
+pub async fn start(client: &Client, ns: &str) -> Harness {
+    wharf_testenv::install_crds(client, wharf_model::crds::all())
+        .await
+        .unwrap_or_else(|e| panic!("installing CRDs: {}", e.report()));
+    let operator = wharf_operator::spawn(
+        client.clone(),
+        OperatorConfig {
+            concurrency: 4,
+            metrics_addr: "127.0.0.1:0".parse().unwrap(),
+            namespace: Some(ns.to_owned()),
+            ..OperatorConfig::default()
+        },
+    );
+    let granted = service_account_token(client, ns, "deployer").await;
+    let denied = service_account_token(client, ns, "stranger").await;
+    grant_apps(client, ns, "deployer").await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server_client = client.clone();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        wharf_server::serve(listener, server_client, AuthMode::Kubernetes, shutdown)
+            .await
+            .unwrap();
+    });
+    let http = reqwest::Client::new();
+    // Ready once the watch caches have synced.
+    let ready = format!("{base}/readyz");
+    wharf_testenv::wait::eventually(
+        "the API server to be ready",
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_millis(100),
+        || async {
+            match http.get(&ready).send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(format!("readyz answered {}", r.status())),
+                Err(e) => Err(e.to_string()),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    Harness {
+        base,
+        ns: ns.to_owned(),
+        granted,
+        denied,
+        http,
+        _operator: operator,
+        _stop: stop,
+    }
+}
