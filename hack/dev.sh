@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# `make dev`: brings up the local cluster (unless KUBECONFIG names one) and says how
-# to reach it.
+# `make dev`: builds wharfd, brings up the local cluster (unless KUBECONFIG names
+# one), installs Wharf's CRDs and RBAC, makes a `dev` namespace with a `developer`
+# ServiceAccount, and runs `wharfd all` (operator and API) on 127.0.0.1 in the
+# foreground. Ctrl-C stops Wharf; `make cluster-down` stops the cluster.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cp=hack/controlplane
+listen="${WHARF_LISTEN:-127.0.0.1:8080}"
 
 if [[ -n "${KUBECONFIG:-}" ]]; then
   echo "[dev] using the cluster of KUBECONFIG=$KUBECONFIG" >&2
@@ -12,10 +15,27 @@ else
   export KUBECONFIG
 fi
 bin="$("$cp/build.sh" | tail -n 1)"
+kubectl="$bin/kubectl"
+
+echo "[dev] building wharfd and wharf" >&2
+cargo build -q -p wharfd -p wharf-cli
+
+echo "[dev] installing CRDs and RBAC" >&2
+"$kubectl" apply --server-side --force-conflicts -f deploy/crds.yaml >/dev/null
+"$kubectl" apply --server-side --force-conflicts -f deploy/rbac.yaml >/dev/null
+"$kubectl" wait --for=condition=Established crd/apps.wharf.dev --timeout=60s >/dev/null
+"$kubectl" create namespace dev --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+"$kubectl" -n dev create serviceaccount developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+"$kubectl" -n dev create rolebinding developer --clusterrole=wharf-developer \
+  --serviceaccount=dev:developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+
 cat >&2 <<MSG
-[dev] the cluster is up. To reach it:
-  export KUBECONFIG=$KUBECONFIG
-  export PATH=$bin:\$PATH   # kubectl $(source "$cp/versions.env"; echo "$K8S_VERSION")
-  kubectl get nodes
-Stop it with: make cluster-down
+[dev] Wharf is starting on http://$listen (operator metrics on 127.0.0.1:9090).
+  In another terminal:
+    export KUBECONFIG=$KUBECONFIG PATH=$PWD/target/debug:$bin:\$PATH
+    wharf login --server http://$listen --namespace dev --token "\$(kubectl -n dev create token developer)"
+    wharf apps deploy hello --image nginx:1.27 --port http:80 --host hello.example.com
+    curl -H "Authorization: Bearer \$(kubectl -n dev create token developer)" http://$listen/v1/namespaces/dev/apps
+  Stop with Ctrl-C; stop the cluster with: make cluster-down
 MSG
+exec target/debug/wharfd all --listen "$listen" --metrics-addr 127.0.0.1:9090

@@ -78,3 +78,22 @@ fn find_kubectl() -> PathBuf {
     let bin = stdout.lines().last().unwrap_or_default().trim();
     PathBuf::from(bin).join("kubectl")
 }
+
+/// A client for the test cluster that authenticates with `token` instead of the
+/// kubeconfig's credentials (for acting as a ServiceAccount).
+pub async fn client_for_token(token: &str) -> Result<Client, TestEnvError> {
+    let path = kubeconfig_path()?;
+    let boxed = |e: Box<dyn std::error::Error + Send + Sync>| TestEnvError::Kubeconfig {
+        path: path.clone(),
+        source: e,
+    };
+    let kubeconfig = Kubeconfig::read_from(&path).map_err(|e| boxed(e.into()))?;
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| boxed(e.into()))?;
+    config.auth_info = kube::config::AuthInfo {
+        token: Some(token.to_owned().into()),
+        ..Default::default()
+    };
+    Client::try_from(config).map_err(TestEnvError::Kube)
+}

@@ -14,7 +14,7 @@ mod namespace;
 pub mod wait;
 
 pub use cluster::kubeconfig_path;
-pub use cluster::{client, kubectl};
+pub use cluster::{client, client_for_token, kubectl};
 pub use crds::install_crds;
 pub use error::TestEnvError;
 pub use namespace::{TEST_NAMESPACE_LABEL, with_temp_ns};

@@ -9,7 +9,7 @@ use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::PostParams;
-use kube::{Api, Client, Config};
+use kube::{Api, Client};
 use serde_json::json;
 use wharf_testenv::wait::eventually;
 use wharf_testenv::with_temp_ns;
@@ -31,20 +31,6 @@ async fn may_list_configmaps(client: &Client, user: &str, groups: &[String], ns:
         .await
         .unwrap();
     answer.status.unwrap().allowed
-}
-
-/// A client that authenticates with `token` instead of the admin credentials.
-async fn client_with_token(token: &str) -> Client {
-    let path = wharf_testenv::kubeconfig_path().unwrap();
-    let kubeconfig = kube::config::Kubeconfig::read_from(path).unwrap();
-    let mut config = Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    config.auth_info = kube::config::AuthInfo {
-        token: Some(token.to_owned().into()),
-        ..Default::default()
-    };
-    Client::try_from(config).unwrap()
 }
 
 #[tokio::test]
@@ -102,7 +88,7 @@ async fn service_account_token_is_authenticated_then_authorized_by_rbac() {
 
         // Nothing granted yet: denied by review and by the API server itself.
         assert!(!may_list_configmaps(&client, &username, &groups, &ns).await);
-        let robot = client_with_token(&token).await;
+        let robot = wharf_testenv::client_for_token(&token).await.unwrap();
         let as_robot = Api::<ConfigMap>::namespaced(robot.clone(), &ns);
         let denied = as_robot.list(&Default::default()).await.unwrap_err();
         assert!(

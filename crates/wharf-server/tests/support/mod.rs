@@ -2,6 +2,9 @@
 //! test's namespace, and two real ServiceAccount tokens — one granted every Wharf
 //! permission in the namespace, one granted nothing.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -35,7 +38,8 @@ impl Harness {
     }
 }
 
-async fn service_account_token(client: &Client, ns: &str, name: &str) -> String {
+/// Creates ServiceAccount `name` in `ns` and returns a token for it.
+pub async fn service_account_token(client: &Client, ns: &str, name: &str) -> String {
     let accounts = Api::<ServiceAccount>::namespaced(client.clone(), ns);
     accounts
         .create(
@@ -88,13 +92,20 @@ async fn grant_apps(client: &Client, ns: &str, account: &str) {
         .unwrap();
 }
 
-/// Starts the operator and an authenticating API server on a free loopback port.
+/// Starts the operator and an authenticating API server on a free loopback port,
+/// both acting with `client`'s (admin) credentials.
 pub async fn start(client: &Client, ns: &str) -> Harness {
+    start_as(client, client, ns).await
+}
+
+/// Like [`start`], but the operator and server act as `daemon` (for example a
+/// ServiceAccount with only Wharf's shipped role), while `client` sets up.
+pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
     wharf_testenv::install_crds(client, wharf_model::crds::all())
         .await
         .unwrap_or_else(|e| panic!("installing CRDs: {}", e.report()));
     let operator = wharf_operator::spawn(
-        client.clone(),
+        daemon.clone(),
         OperatorConfig {
             concurrency: 4,
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
@@ -109,7 +120,7 @@ pub async fn start(client: &Client, ns: &str) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let server_client = client.clone();
+    let server_client = daemon.clone();
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.await;
