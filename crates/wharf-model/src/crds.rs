@@ -4,10 +4,11 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use crate::app::App;
+use crate::space::Space;
 
 /// All of Wharf's CRDs, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![App::crd()]
+    vec![App::crd(), Space::crd()]
 }
 
 /// All CRDs as one multi-document YAML stream, as `wharfd crd` prints it and

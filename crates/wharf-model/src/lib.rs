@@ -9,6 +9,7 @@ pub mod app;
 pub mod conditions;
 pub mod crds;
 pub mod duration;
+pub mod space;
 pub mod workload;
 
 /// The API group of every Wharf custom resource.

@@ -18,6 +18,8 @@ pub struct OperatorConfig {
     /// Watch only this namespace (one shard of a namespace-sharded operator, or a
     /// test's own namespace); all namespaces when unset.
     pub namespace: Option<String>,
+    /// Reconcile only the Spaces with these labels (a shard); all Spaces when unset.
+    pub space_selector: Option<String>,
 }
 
 impl Default for OperatorConfig {
@@ -27,6 +29,7 @@ impl Default for OperatorConfig {
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
             app_defaults: Defaults::default(),
             namespace: None,
+            space_selector: None,
         }
     }
 }

@@ -11,6 +11,7 @@ mod context;
 mod error;
 mod http;
 mod metrics;
+pub mod space;
 
 pub use client::rate_limited_client;
 pub use config::OperatorConfig;
@@ -53,11 +54,16 @@ pub async fn run(
     ));
 
     let context = Arc::new(Context::new(client, config, metrics));
-    let apps = app::run(context, ready, async move {
+    let stopping = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let apps = app::run(context.clone(), ready, stopping(stop_rx.clone()));
+    let spaces = space::run(context, stopping(stop_rx.clone()));
+    let signal = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
-    });
-    apps.await;
+    };
+    tokio::join!(apps, spaces, signal);
     let _ = server.await;
     Ok(())
 }

@@ -10,6 +10,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
+use wharf_model::space::Space;
 
 /// Label of every object and pod Wharf manages.
 const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=wharf";
@@ -23,6 +24,8 @@ pub struct Caches {
     pub pods: Store<Pod>,
     /// Events, for the events of an App and its children.
     pub events: Store<Event>,
+    /// Every Space.
+    pub spaces: Store<Space>,
 }
 
 impl Caches {
@@ -35,6 +38,7 @@ impl Caches {
                 watcher::Config::default().labels(MANAGED_SELECTOR),
             ),
             events: reflect(Api::all(client.clone()), watcher::Config::default()),
+            spaces: reflect(Api::all(client.clone()), watcher::Config::default()),
         }
     }
 
@@ -43,6 +47,7 @@ impl Caches {
         let _ = self.apps.wait_until_ready().await;
         let _ = self.pods.wait_until_ready().await;
         let _ = self.events.wait_until_ready().await;
+        let _ = self.spaces.wait_until_ready().await;
     }
 
     /// The App `name` in `namespace`, if cached.

@@ -8,29 +8,49 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::{Modify, PartialSchema, ToSchema};
 use wharf_model::app::App;
+use wharf_model::space::Space;
 
 use crate::routes;
+
+/// The schema of a custom resource, taken from its CRD.
+fn crd_schema<K: kube::CustomResourceExt>() -> RefOr<Schema> {
+    let crd = K::crd();
+    crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|value| serde_json::from_value(value).ok())
+        .unwrap_or_else(|| RefOr::T(Schema::default()))
+}
 
 /// The App resource in request and response bodies.
 pub struct AppDoc;
 
 impl PartialSchema for AppDoc {
     fn schema() -> RefOr<Schema> {
-        use kube::CustomResourceExt;
-        let crd = App::crd();
-        let schema = crd.spec.versions[0]
-            .schema
-            .as_ref()
-            .and_then(|s| s.open_api_v3_schema.as_ref())
-            .and_then(|s| serde_json::to_value(s).ok())
-            .and_then(|value| serde_json::from_value(value).ok());
-        schema.unwrap_or_else(|| RefOr::T(Schema::default()))
+        crd_schema::<App>()
     }
 }
 
 impl ToSchema for AppDoc {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("App")
+    }
+}
+
+/// The Space resource in request and response bodies.
+pub struct SpaceDoc;
+
+impl PartialSchema for SpaceDoc {
+    fn schema() -> RefOr<Schema> {
+        crd_schema::<Space>()
+    }
+}
+
+impl ToSchema for SpaceDoc {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Space")
     }
 }
 
@@ -44,7 +64,10 @@ impl ToSchema for AppDoc {
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "apps", description = "Applications: a container image run as a Deployment behind a Service and an Ingress"))
+    tags(
+        (name = "apps", description = "Applications: a container image run as a Deployment behind a Service and an Ingress"),
+        (name = "spaces", description = "Tenants: a namespace with members, quota, limits and isolation")
+    )
 )]
 struct ApiDoc;
 

@@ -73,6 +73,10 @@ struct OperatorArgs {
     /// Watch only this namespace (one shard); all namespaces when unset.
     #[arg(long, env = "WHARF_WATCH_NAMESPACE")]
     watch_namespace: Option<String>,
+
+    /// Reconcile only the Spaces with these labels (one shard); all when unset.
+    #[arg(long, env = "WHARF_SPACE_SELECTOR")]
+    space_selector: Option<String>,
 }
 
 /// Settings of the HTTP API.
@@ -150,8 +154,10 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
         app_defaults: Defaults {
             ingress_class: args.ingress_class,
             cluster_issuer: args.tls_cluster_issuer,
+            ..Defaults::default()
         },
         namespace: args.watch_namespace,
+        space_selector: args.space_selector,
     };
     tracing::info!(
         concurrency = config.concurrency,

@@ -162,3 +162,57 @@ pub struct PodUsage {
     /// Memory in use, e.g. `48Mi`.
     pub memory: String,
 }
+
+/// Someone to add to a Space, or whose role to change.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberRequest {
+    /// `User` (default) or `Group`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: crate::space::SubjectKind,
+    /// The user or group name as the Kubernetes API server knows it.
+    pub name: String,
+    /// `owner`, `developer` or `viewer`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub role: crate::space::SpaceRole,
+}
+
+/// Whom to make the owner of a Space; its current owners become developers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferRequest {
+    /// `User` (default) or `Group`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: crate::space::SubjectKind,
+    /// The new owner's name.
+    pub name: String,
+}
+
+/// A Space's quota and what is used of it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUsage {
+    /// Limits by resource, e.g. `{pods: "20", requests.cpu: "4"}`.
+    pub hard: BTreeMap<String, String>,
+    /// Use by resource.
+    pub used: BTreeMap<String, String>,
+}
+
+/// Whether a Space name can be taken.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NameAvailability {
+    /// The name asked about.
+    pub name: String,
+    /// Whether a Space of that name can be created.
+    pub available: bool,
+    /// Why not, when it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -2,6 +2,7 @@
 //! ConfigMaps, Secret, claims and autoscaler, and reports what it observes.
 
 mod children;
+mod defaults;
 mod expiry;
 mod generated;
 mod reconcile;
@@ -40,6 +41,7 @@ pub(crate) async fn run(
     let reconcile_ctx = Arc::new(reconcile::AppContext {
         shared: ctx.clone(),
         stores: stores.clone(),
+        spaces: defaults::reflect_spaces(&client),
     });
 
     let apps: Api<DeserializeGuard<App>> = ctx.config.api(&client);

@@ -10,8 +10,9 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 use tracing::instrument;
-use wharf_model::app::build::build;
+use wharf_model::app::build::{Defaults, build};
 use wharf_model::app::{App, AppPhase};
+use wharf_model::space::PodSecurityLevel;
 
 use super::children::{ApplyError, ChildStores, apply_all};
 use super::status::{Outcome, compute, write};
@@ -26,6 +27,8 @@ pub struct AppContext {
     pub shared: Arc<Context>,
     /// Caches of the App's children.
     pub stores: ChildStores,
+    /// Every Space, for the defaults an App takes from its Space.
+    pub spaces: kube::runtime::reflector::Store<wharf_model::space::Space>,
 }
 
 /// Reconciles one App.
@@ -122,12 +125,19 @@ async fn reconcile_app(app: &App, ctx: &AppContext) -> Result<Action, Error> {
         }
     } else {
         let generated = generated::values(&ctx.stores, client, app).await?;
-        match build(app, &generated, &ctx.shared.config.app_defaults) {
+        let space = super::defaults::space_of(app, &ctx.spaces);
+        let app = super::defaults::with_space_defaults(app, space.as_deref());
+        let defaults = Defaults {
+            restricted_pods: space
+                .is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
+            ..ctx.shared.config.app_defaults.clone()
+        };
+        match build(&app, &generated, &defaults) {
             Err(error) => Outcome::Problem {
                 reason: "InvalidSpec",
                 message: error.to_string(),
             },
-            Ok(children) => match apply_all(client, &ctx.stores, app, &children).await {
+            Ok(children) => match apply_all(client, &ctx.stores, &app, &children).await {
                 Ok(deployment) => Outcome::Applied {
                     deployment: Box::new(deployment),
                     urls: children.urls,

@@ -19,6 +19,8 @@ pub async fn start_operator(client: &Client, namespace: &str) -> RunningOperator
         concurrency: 4,
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
         namespace: Some(namespace.to_owned()),
+        // Only this test's Spaces (it labels them with this shard).
+        space_selector: Some(format!("wharf.dev/test-shard={namespace}")),
         ..OperatorConfig::default()
     };
     wharf_operator::spawn(client.clone(), config)

@@ -44,7 +44,7 @@ pub struct Caller {
 pub struct Access<'a> {
     /// The Kubernetes verb: get, list, watch, create, update, patch, delete.
     pub verb: &'static str,
-    /// The namespace in the path.
+    /// The namespace in the path; empty for cluster-scoped resources.
     pub namespace: &'a str,
     /// The resource of the `wharf.dev` group, e.g. `apps`.
     pub resource: &'static str,
@@ -56,11 +56,19 @@ pub struct Access<'a> {
 
 impl Access<'_> {
     fn describe(&self) -> String {
+        let scope = if self.namespace.is_empty() {
+            "cluster-wide".to_owned()
+        } else {
+            format!("in namespace {}", self.namespace)
+        };
         let resource = match self.subresource {
             Some(sub) => format!("{}.{}/{sub}", self.resource, wharf_model::API_GROUP),
             None => format!("{}.{}", self.resource, wharf_model::API_GROUP),
         };
-        format!("{} {resource} in namespace {}", self.verb, self.namespace)
+        match self.name {
+            Some(name) if self.namespace.is_empty() => format!("{} {resource} {name}", self.verb),
+            _ => format!("{} {resource} {scope}", self.verb),
+        }
     }
 }
 
@@ -158,26 +166,7 @@ impl Authorizer {
 
     /// Whether the caller may do `access`: 403 naming the missing permission if not.
     pub async fn authorize(&self, caller: &Caller, access: &Access<'_>) -> Result<(), ApiError> {
-        if self.mode == AuthMode::Disabled {
-            return Ok(());
-        }
-        let key = format!(
-            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
-            caller.username,
-            caller.groups.join(","),
-            access.describe(),
-            access.name.unwrap_or(""),
-            caller.uid.as_deref().unwrap_or("")
-        );
-        let allowed = match self.decisions.get(&key) {
-            Some(allowed) => allowed,
-            None => {
-                let allowed = self.review_access(caller, access).await?;
-                self.decisions.insert(key, allowed);
-                allowed
-            }
-        };
-        if allowed {
+        if self.allowed(caller, access).await? {
             Ok(())
         } else {
             Err(ApiError::new(
@@ -192,6 +181,29 @@ impl Authorizer {
         }
     }
 
+    /// Whether the caller may do `access`.
+    pub async fn allowed(&self, caller: &Caller, access: &Access<'_>) -> Result<bool, ApiError> {
+        if self.mode == AuthMode::Disabled {
+            return Ok(true);
+        }
+        let key = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            caller.username,
+            caller.groups.join(","),
+            access.describe(),
+            access.name.unwrap_or(""),
+            caller.uid.as_deref().unwrap_or("")
+        );
+        match self.decisions.get(&key) {
+            Some(allowed) => Ok(allowed),
+            None => {
+                let allowed = self.review_access(caller, access).await?;
+                self.decisions.insert(key, allowed);
+                Ok(allowed)
+            }
+        }
+    }
+
     async fn review_access(&self, caller: &Caller, access: &Access<'_>) -> Result<bool, ApiError> {
         let review = SubjectAccessReview {
             spec: SubjectAccessReviewSpec {
@@ -200,7 +212,7 @@ impl Authorizer {
                 groups: Some(caller.groups.clone()),
                 extra: Some(caller.extra.clone()),
                 resource_attributes: Some(ResourceAttributes {
-                    namespace: Some(access.namespace.to_owned()),
+                    namespace: Some(access.namespace.to_owned()).filter(|ns| !ns.is_empty()),
                     verb: Some(access.verb.to_owned()),
                     group: Some(wharf_model::API_GROUP.to_owned()),
                     resource: Some(access.resource.to_owned()),

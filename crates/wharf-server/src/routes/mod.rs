@@ -6,6 +6,7 @@ mod app_logs;
 mod app_observe;
 mod apps;
 mod common;
+mod spaces;
 mod system;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -30,5 +31,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(app_logs::app_logs))
         .routes(routes!(app_env::list_env, app_env::update_env))
         .routes(routes!(app_env::list_volumes))
+        .routes(routes!(spaces::list_spaces, spaces::create_space))
+        .routes(routes!(spaces::get_space, spaces::delete_space))
+        .routes(routes!(spaces::add_member))
+        .routes(routes!(spaces::remove_member))
+        .routes(routes!(spaces::transfer_space))
+        .routes(routes!(spaces::space_quota))
+        .routes(routes!(spaces::name_availability))
         .merge(system::router())
 }

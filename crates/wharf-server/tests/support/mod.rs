@@ -110,6 +110,8 @@ pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
             concurrency: 4,
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
             namespace: Some(ns.to_owned()),
+            // Only this test's Spaces (it labels them with this shard).
+            space_selector: Some(format!("wharf.dev/test-shard={ns}")),
             ..OperatorConfig::default()
         },
     );

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, ExecAction, HTTPGetAction, PodSpec, PodTemplateSpec,
-    Probe as K8sProbe, ResourceRequirements, TCPSocketAction,
+    Capabilities, Container, ContainerPort, ExecAction, HTTPGetAction, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecurityContext,
+    TCPSocketAction,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -39,6 +40,7 @@ pub(super) fn deployment(
     spec: &AppSpec,
     env: BuiltEnv,
     config_hash: &str,
+    restricted: bool,
 ) -> Deployment {
     let (mut pod_volumes, mut mounts) = volumes::mounts(&meta.app, &spec.volumes);
     if let Some((volume, file_mounts)) = files::mounts(&meta.app, &spec.files) {
@@ -72,6 +74,7 @@ pub(super) fn deployment(
         liveness_probe: probe(&probes.liveness),
         startup_probe: probe(&probes.startup),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
+        security_context: restricted.then(restricted_container),
         ..Default::default()
     };
 
@@ -96,6 +99,7 @@ pub(super) fn deployment(
                     // Service links flood the environment with every Service in the
                     // namespace; Apps get their configuration from Wharf instead.
                     enable_service_links: Some(false),
+                    security_context: restricted.then(restricted_pod),
                     ..Default::default()
                 }),
             },
@@ -115,6 +119,30 @@ fn pod_annotations(spec: &AppSpec, config_hash: &str) -> BTreeMap<String, String
         annotations.insert(RESTARTED_AT_ANNOTATION.to_owned(), at.clone());
     }
     annotations
+}
+
+/// The pod side of the `restricted` Pod Security Standard.
+fn restricted_pod() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// The container side of the `restricted` Pod Security Standard.
+fn restricted_container() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
+        ..Default::default()
+    }
 }
 
 fn resources(spec: &ResourcesSpec) -> ResourceRequirements {

@@ -37,6 +37,10 @@ pub struct Defaults {
     pub ingress_class: Option<String>,
     /// cert-manager ClusterIssuer for Apps with `tls` that name no issuer.
     pub cluster_issuer: Option<String>,
+    /// Make pods meet the `restricted` Pod Security Standard (non-root, no privilege
+    /// escalation, no capabilities, RuntimeDefault seccomp): set for Apps in a
+    /// restricted Space.
+    pub restricted_pods: bool,
 }
 
 /// Every object an App owns. Absent options are objects the App does not need (the
@@ -110,7 +114,13 @@ pub fn build(
     };
 
     Ok(AppChildren {
-        deployment: deployment::deployment(&meta, spec, env, &config_hash),
+        deployment: deployment::deployment(
+            &meta,
+            spec,
+            env,
+            &config_hash,
+            defaults.restricted_pods,
+        ),
         service: service::service(&meta, spec),
         ingress,
         env_config_map,

@@ -81,6 +81,7 @@ tls: {}
         &Defaults {
             ingress_class: Some("nginx".into()),
             cluster_issuer: Some("letsencrypt".into()),
+            ..Defaults::default()
         },
     )
     .unwrap();
@@ -291,5 +292,41 @@ fn a_new_restarted_at_changes_the_pod_template() {
     assert_ne!(
         template("{image: a}"),
         template("{image: a, restartedAt: '2026-11-21T12:00:00Z'}")
+    );
+}
+
+#[test]
+fn restricted_pods_meet_the_restricted_standard() {
+    let defaults = Defaults {
+        restricted_pods: true,
+        ..Defaults::default()
+    };
+    let pod = build(&app("image: a"), &BTreeMap::new(), &defaults)
+        .unwrap()
+        .deployment
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap();
+    let pod_security = pod.security_context.unwrap();
+    assert_eq!(pod_security.run_as_non_root, Some(true));
+    assert_eq!(
+        pod_security.seccomp_profile.unwrap().type_,
+        "RuntimeDefault"
+    );
+    let container = pod.containers[0].security_context.clone().unwrap();
+    assert_eq!(container.allow_privilege_escalation, Some(false));
+    assert_eq!(container.capabilities.unwrap().drop.unwrap(), ["ALL"]);
+    let open = build_ok(&app("image: a"))
+        .deployment
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap();
+    assert!(
+        open.security_context.is_none(),
+        "outside restricted Spaces the image's own user is kept"
     );
 }

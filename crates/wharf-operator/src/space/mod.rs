@@ -1,0 +1,45 @@
+//! The Space controller: makes and keeps each Space's namespace, quota, limits,
+//! role bindings and network policy, and drains the namespace when the Space is
+//! deleted.
+
+mod reconcile;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ResourceQuota;
+use kube::Api;
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::watcher;
+use wharf_model::space::Space;
+
+use crate::Context;
+
+/// Runs the Space controller until `shutdown` resolves.
+pub(crate) async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let mut spaces = watcher::Config::default();
+    if let Some(selector) = &ctx.config.space_selector {
+        spaces = spaces.labels(selector);
+    }
+    Controller::new(Api::<DeserializeGuard<Space>>::all(client.clone()), spaces)
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
+        // Quota usage changes show in the Space's status.
+        .owns(
+            Api::<ResourceQuota>::all(client),
+            watcher::Config::default().labels(crate::app::MANAGED_SELECTOR),
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "Space reconcile did not complete");
+            }
+        })
+        .await;
+}
