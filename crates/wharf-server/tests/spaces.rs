@@ -185,9 +185,9 @@ async fn spaces_isolate_tenants_and_enforce_roles_quota_and_security() {
         // Listing shows each caller only their Spaces.
         let names = |list: Value| list.as_array().unwrap().iter().map(|s| s["metadata"]["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
         let carol_sees: Value = as_user("carol", reqwest::Method::GET, "/v1/spaces").send().await.unwrap().json().await.unwrap();
-        assert_eq!(names(carol_sees), [space_a.clone()]);
+        assert_eq!(names(carol_sees), vec![space_a.clone()]);
         let dave_sees: Value = as_user("dave", reqwest::Method::GET, "/v1/spaces").send().await.unwrap().json().await.unwrap();
-        assert_eq!(names(dave_sees), [space_b.clone()]);
+        assert_eq!(names(dave_sees), vec![space_b.clone()]);
         let b_for_carol = as_user("carol", reqwest::Method::GET, &format!("/v1/spaces/{space_b}")).send().await.unwrap();
         assert_eq!(b_for_carol.status(), StatusCode::FORBIDDEN);
 
