@@ -72,3 +72,63 @@ pub async fn serve(
         tracing::error!(%error, "operator health and metrics server failed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get(router: Router, path: &str) -> (StatusCode, String) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn metrics_count_reconciles_and_readiness_follows_the_caches() {
+        let metrics = Arc::new(Metrics::default());
+        metrics.reconciled("App", std::time::Duration::from_millis(12));
+        metrics.failed("App", "api");
+        let ready = Readiness::default();
+        let (status, text) = get(router(metrics.clone(), ready.clone()), "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            text.contains("wharf_operator_reconciles_total{kind=\"App\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wharf_operator_reconcile_errors_total{kind=\"App\",reason=\"api\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wharf_operator_reconcile_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert_eq!(
+            get(router(metrics.clone(), ready.clone()), "/readyz")
+                .await
+                .0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        ready.set_ready();
+        assert_eq!(
+            get(router(metrics.clone(), ready.clone()), "/readyz")
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(router(metrics, ready), "/healthz").await.0,
+            StatusCode::OK
+        );
+    }
+}
