@@ -6,37 +6,18 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::{Api, Client};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use kube::Api;
+use kube::api::{DeleteParams, PostParams};
 use reqwest::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use wharf_testenv::wait::eventually;
 use wharf_testenv::with_temp_ns;
 
-const RBAC_YAML: &str = include_str!("../../../deploy/rbac.yaml");
-
-async fn install_cluster_roles(client: &Client) {
-    let roles = Api::<ClusterRole>::all(client.clone());
-    for document in serde_yaml::Deserializer::from_str(RBAC_YAML) {
-        let role = ClusterRole::deserialize(document).expect("deploy/rbac.yaml holds ClusterRoles");
-        let name = role.metadata.name.clone().unwrap();
-        roles
-            .patch(
-                &name,
-                &PatchParams::apply("wharf-tests").force(),
-                &Patch::Apply(&role),
-            )
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test]
 async fn the_shipped_role_is_enough_to_run_wharf() {
     with_temp_ns(|client, ns| async move {
-        install_cluster_roles(&client).await;
+        support::install_cluster_roles(&client).await;
         let token = support::service_account_token(&client, &ns, "wharfd").await;
         let binding_name = format!("wharfd-{ns}");
         let binding: ClusterRoleBinding = serde_json::from_value(json!({

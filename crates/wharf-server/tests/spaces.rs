@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, ResourceQuota};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use reqwest::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use wharf_model::app::App;
 use wharf_model::space::Space;
@@ -21,24 +20,12 @@ use wharf_operator::OperatorConfig;
 use wharf_testenv::wait::{eventually, wait_deleted, wait_for};
 use wharf_testenv::with_temp_ns;
 
-const RBAC_YAML: &str = include_str!("../../../deploy/rbac.yaml");
 const TIMEOUT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(200);
 
 async fn install_roles(client: &Client) {
+    support::install_cluster_roles(client).await;
     let roles = Api::<ClusterRole>::all(client.clone());
-    for document in serde_yaml::Deserializer::from_str(RBAC_YAML) {
-        let role = ClusterRole::deserialize(document).unwrap();
-        let name = role.metadata.name.clone().unwrap();
-        roles
-            .patch(
-                &name,
-                &PatchParams::apply("wharf-tests").force(),
-                &Patch::Apply(&role),
-            )
-            .await
-            .unwrap();
-    }
     // The aggregation controller fills the Space roles from their rule sets.
     for name in [
         "wharf-space-viewer",

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Patch, PatchParams};
+use kube::runtime::conditions::is_crd_established;
+use kube::runtime::wait::Condition;
 use kube::{Api, Client};
 
 use crate::TestEnvError;
@@ -29,15 +31,7 @@ pub async fn install_crds(
             &name,
             "the CRD to be Established",
             Duration::from_secs(30),
-            |crd| {
-                crd.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c.type_ == "Established" && c.status == "True")
-                    })
-            },
+            |crd| is_crd_established().matches_object(Some(crd)),
         )
         .await?;
     }

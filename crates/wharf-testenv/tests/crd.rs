@@ -7,6 +7,8 @@ use std::time::Duration;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
+use kube::runtime::conditions::is_crd_established;
+use kube::runtime::wait::Condition;
 use kube::{Api, Client};
 use serde_json::json;
 use wharf_testenv::wait::wait_for;
@@ -92,15 +94,7 @@ async fn crd_installs_and_rejects_objects_that_break_schema_or_cel() {
             CRD_NAME,
             "the Gadget CRD to be Established",
             Duration::from_secs(30),
-            |crd| {
-                crd.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c.type_ == "Established" && c.status == "True")
-                    })
-            },
+            |crd| is_crd_established().matches_object(Some(crd)),
         )
         .await
         .unwrap();

@@ -7,9 +7,10 @@
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::PostParams;
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
+use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::oneshot;
 use wharf_operator::{OperatorConfig, RunningOperator};
@@ -156,5 +157,23 @@ pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
         http,
         _operator: operator,
         _stop: stop,
+    }
+}
+
+/// Installs the ClusterRoles Wharf ships (deploy/rbac.yaml).
+pub async fn install_cluster_roles(client: &Client) {
+    let roles = Api::<ClusterRole>::all(client.clone());
+    for document in serde_yaml::Deserializer::from_str(include_str!("../../../../deploy/rbac.yaml"))
+    {
+        let role = ClusterRole::deserialize(document).expect("deploy/rbac.yaml holds ClusterRoles");
+        let name = role.metadata.name.clone().unwrap();
+        roles
+            .patch(
+                &name,
+                &PatchParams::apply("wharf-tests").force(),
+                &Patch::Apply(&role),
+            )
+            .await
+            .unwrap();
     }
 }
