@@ -1,0 +1,305 @@
+//! The HTTP client of the Wharf API: URLs, the bearer token, and turning error answers
+//! into [`CliError`]s.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use reqwest::{Method, Response, StatusCode, Url};
+use serde_json::Value;
+
+use crate::error::{CliError, Problem};
+
+/// How long connecting may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an answer may take when nothing is waited for.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Extra time, beyond a server-side wait, for the answer to arrive.
+const WAIT_MARGIN: Duration = Duration::from_secs(30);
+
+/// The header in which the server says whether a waited-for App became Ready.
+const READY_HEADER: &str = "wharf-ready";
+
+/// A JSON answer of the API.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// `Some(false)` when a wait ran out (202 or `wharf-ready: false`).
+    pub ready: Option<bool>,
+    /// The body (`Null` when there was none).
+    pub body: Value,
+}
+
+impl Answer {
+    /// Whether the server answered before the App was Ready.
+    pub fn wait_ran_out(&self) -> bool {
+        self.ready == Some(false) || self.status == StatusCode::ACCEPTED
+    }
+}
+
+/// A client for one Wharf API server, with an optional bearer token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    server: Url,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.server.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Reads a server URL such as `https://wharf.example.com` or `http://127.0.0.1:8080`.
+pub fn parse_server(text: &str) -> Result<Url, CliError> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        CliError::invalid(format!(
+            "'{text}' is not a server URL such as https://wharf.example.com: {e}"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(CliError::invalid(format!(
+            "'{text}' is not an http:// or https:// URL"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(CliError::invalid(format!(
+            "'{text}' has a query or fragment; give the server's base URL only"
+        )));
+    }
+    Ok(url)
+}
+
+/// Adds the parameters that have a value to `url`'s query; with none, the URL keeps
+/// no `?`.
+pub fn add_query(url: &mut Url, pairs: &[(&str, Option<&str>)]) {
+    let mut present = pairs
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (*k, v)))
+        .peekable();
+    if present.peek().is_some() {
+        url.query_pairs_mut().extend_pairs(present);
+    }
+}
+
+impl Client {
+    /// A client for `server`, sending `token` with every request to `/v1`.
+    pub fn new(server: &str, token: Option<String>) -> Result<Self, CliError> {
+        let server = parse_server(server)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("wharf-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| CliError::Http {
+                server: server.to_string(),
+                source,
+            })?;
+        Ok(Self {
+            http,
+            server,
+            token,
+        })
+    }
+
+    /// The server's base URL, as the user gave it.
+    pub fn server(&self) -> &str {
+        self.server.as_str().trim_end_matches('/')
+    }
+
+    /// The URL of `segments` under the server's base, each segment percent-encoded,
+    /// so a name can never reach another path.
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.server.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// The URL of `/v1/namespaces/{namespace}/apps/{rest…}`.
+    pub fn apps_url(&self, namespace: &str, rest: &[&str]) -> Url {
+        let mut segments = vec!["v1", "namespaces", namespace, "apps"];
+        segments.extend_from_slice(rest);
+        self.url(&segments)
+    }
+
+    fn failed(&self, source: reqwest::Error) -> CliError {
+        let server = self.server().to_owned();
+        if source.is_connect() || source.is_timeout() {
+            CliError::Unreachable { server, source }
+        } else {
+            CliError::Http { server, source }
+        }
+    }
+
+    /// Checks that the server answers `/healthz`, without a token.
+    pub async fn health(&self) -> Result<(), CliError> {
+        let url = self.url(&["healthz"]);
+        let response = self
+            .http
+            .get(url)
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| self.failed(e))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(CliError::Other(format!(
+                "{} answered /healthz with HTTP {}; is it a Wharf API server?",
+                self.server(),
+                response.status().as_u16()
+            )))
+        }
+    }
+
+    /// Sends a request and returns the response when its status is a success.
+    ///
+    /// `wait` is how long the server may take (a `?wait=`); `None` for a stream that
+    /// may stay open for ever (followed logs).
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        wait: Option<Duration>,
+        streaming: bool,
+    ) -> Result<Response, CliError> {
+        let mut request = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if !streaming {
+            request = request.timeout(wait.map_or(REQUEST_TIMEOUT, |w| w + WAIT_MARGIN));
+        }
+        let response = request.send().await.map_err(|e| self.failed(e))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| self.failed(e))?;
+        Err(CliError::Api {
+            status,
+            problem: problem_from(&text),
+        })
+    }
+
+    /// Sends a request and reads its JSON answer.
+    pub async fn json(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        wait: Option<Duration>,
+    ) -> Result<Answer, CliError> {
+        let response = self.send(method, url, body, wait, false).await?;
+        let status = response.status();
+        let ready = response
+            .headers()
+            .get(READY_HEADER)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(|v| v.eq_ignore_ascii_case("true"));
+        let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
+        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                CliError::BadAnswer(format!(
+                    "HTTP {} with a body that is not JSON: {e}",
+                    status.as_u16()
+                ))
+            })?
+        };
+        Ok(Answer {
+            status,
+            ready,
+            body,
+        })
+    }
+}
+
+/// The problem document in an error answer; a body that is not one (a proxy's HTML
+/// page) becomes its first line as the detail.
+pub fn problem_from(text: &str) -> Problem {
+    if let Ok(problem) = serde_json::from_str::<Problem>(text) {
+        return problem;
+    }
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    Problem {
+        detail: first.map(|l| l.chars().take(200).collect()),
+        ..Problem::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_built_from_encoded_segments() {
+        let client = Client::new("http://127.0.0.1:8080/", None).unwrap();
+        assert_eq!(
+            client.apps_url("shop", &["web", "scale"]).as_str(),
+            "http://127.0.0.1:8080/v1/namespaces/shop/apps/web/scale"
+        );
+        assert_eq!(
+            client.apps_url("shop", &["../x"]).as_str(),
+            "http://127.0.0.1:8080/v1/namespaces/shop/apps/..%2Fx"
+        );
+        let prefixed = Client::new("https://example.com/wharf", None).unwrap();
+        assert_eq!(
+            prefixed.url(&["healthz"]).as_str(),
+            "https://example.com/wharf/healthz"
+        );
+        assert_eq!(prefixed.server(), "https://example.com/wharf");
+    }
+
+    #[test]
+    fn only_given_parameters_are_added() {
+        let client = Client::new("http://x", None).unwrap();
+        let mut url = client.apps_url("ns", &[]);
+        add_query(&mut url, &[("labelSelector", None)]);
+        assert_eq!(url.as_str(), "http://x/v1/namespaces/ns/apps");
+        add_query(
+            &mut url,
+            &[("labelSelector", Some("team=a b")), ("continue", None)],
+        );
+        assert_eq!(
+            url.as_str(),
+            "http://x/v1/namespaces/ns/apps?labelSelector=team%3Da+b"
+        );
+    }
+
+    #[test]
+    fn server_urls_are_checked() {
+        for bad in ["", "example.com", "ftp://example.com", "http://x/?a=1"] {
+            assert!(parse_server(bad).is_err(), "{bad}");
+        }
+        assert!(parse_server("https://wharf.example.com").is_ok());
+    }
+
+    #[test]
+    fn the_token_is_not_in_debug_output() {
+        let client = Client::new("http://x", Some("s3cret".into())).unwrap();
+        assert!(!format!("{client:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn problems_are_read_and_other_bodies_summarized() {
+        let problem =
+            problem_from(r#"{"detail":"no","field":"spec.image","code":"invalid_field"}"#);
+        assert_eq!(problem.field.as_deref(), Some("spec.image"));
+        let html = problem_from("\n<html>Bad gateway</html>\n");
+        assert_eq!(html.detail.as_deref(), Some("<html>Bad gateway</html>"));
+        assert!(problem_from("").detail.is_none());
+    }
+}

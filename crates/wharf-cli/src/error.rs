@@ -1,0 +1,273 @@
+//! Everything that can go wrong in a command, each with its exit code and a message a
+//! person can act on.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::exit::Exit;
+
+/// An RFC 9457 problem document as the Wharf API sends it. Every field is optional so
+/// that a problem from another server (a proxy in between) still reads.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Problem {
+    /// A short summary of the kind of problem.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// What went wrong and what to do about it.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// A stable machine-readable code, e.g. `invalid_field`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The request field at fault, e.g. `spec.ports[0].port`.
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+/// A failure of a command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The server answered with an error status.
+    #[error("{}", api_message(*status, problem))]
+    Api {
+        /// The HTTP status code.
+        status: u16,
+        /// What the server said.
+        problem: Problem,
+    },
+
+    /// The server could not be reached at all.
+    #[error("cannot reach the Wharf API at {server}")]
+    Unreachable {
+        /// The server's URL.
+        server: String,
+        /// Why the connection failed.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// Any other failure of an HTTP exchange (a broken response, a TLS error).
+    #[error("talking to the Wharf API at {server} failed")]
+    Http {
+        /// The server's URL.
+        server: String,
+        /// What failed.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The server answered, but not with what a Wharf API sends.
+    #[error("the server's answer makes no sense: {0}")]
+    BadAnswer(String),
+
+    /// Input refused before anything was sent.
+    #[error("{}", field_message(field.as_deref(), message))]
+    Invalid {
+        /// The field at fault, when there is one.
+        field: Option<String>,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The App did not become Ready in the time given.
+    #[error(
+        "app {name} was not Ready within {timeout}{}; see `wharf apps status {name}`",
+        reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+    )]
+    WaitRanOut {
+        /// The App.
+        name: String,
+        /// How long was waited, as given.
+        timeout: String,
+        /// What the App's Ready condition says, when it says anything.
+        reason: Option<String>,
+    },
+
+    /// `wharf login` was refused: the token is not valid, or may not list Apps.
+    #[error("{0}")]
+    LoginRefused(String),
+
+    /// There is no server (or no token) to talk to.
+    #[error(
+        "not logged in: run `wharf login --server URL --token TOKEN`, or set WHARF_SERVER and WHARF_TOKEN"
+    )]
+    NotLoggedIn,
+
+    /// The config file could not be read or written.
+    #[error("{action} {}", path.display())]
+    Config {
+        /// What was being done, e.g. `reading`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The config file is not valid JSON of the expected shape.
+    #[error("{} is not a valid wharf config file (log in again to rewrite it)", path.display())]
+    ConfigFormat {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// Writing the output failed.
+    #[error("writing the output failed")]
+    Output(#[source] std::io::Error),
+
+    /// A failure with only a message.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    /// Input refused before anything was sent, without a field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// Input refused before anything was sent, naming the field at fault.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The exit the process ends with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Self::Api { status, .. } => Exit::for_status(*status),
+            Self::Unreachable { .. } => Exit::Unreachable,
+            Self::Invalid { .. } => Exit::Invalid,
+            Self::WaitRanOut { .. } => Exit::WaitRanOut,
+            Self::NotLoggedIn | Self::LoginRefused(_) => Exit::Unauthorized,
+            Self::Http { .. }
+            | Self::BadAnswer(_)
+            | Self::Config { .. }
+            | Self::ConfigFormat { .. }
+            | Self::Output(_)
+            | Self::Other(_) => Exit::Failure,
+        }
+    }
+
+    /// The message with its cause, as printed after `error: `. For HTTP failures
+    /// only the innermost cause is added (e.g. `Connection refused`): the layers in
+    /// between repeat the URL and say nothing more.
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut causes = Vec::new();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            causes.push(cause.to_string());
+            source = cause.source();
+        }
+        let shown = match self {
+            Self::Unreachable { .. } | Self::Http { .. } => causes.last().into_iter().collect(),
+            _ => causes.iter().collect::<Vec<_>>(),
+        };
+        for cause in shown {
+            if !text.contains(cause.as_str()) {
+                text.push_str(": ");
+                text.push_str(cause);
+            }
+        }
+        text
+    }
+}
+
+fn field_message(field: Option<&str>, message: &str) -> String {
+    match field {
+        Some(field) if !field.is_empty() => format!("{field}: {message}"),
+        _ => message.to_owned(),
+    }
+}
+
+fn api_message(status: u16, problem: &Problem) -> String {
+    let detail = problem
+        .detail
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .or(problem.title.as_deref())
+        .map_or_else(
+            || format!("the server answered HTTP {status}"),
+            str::to_owned,
+        );
+    let message = field_message(problem.field.as_deref(), &detail);
+    if status == 401 && !message.contains("wharf login") {
+        format!("{message}; log in with `wharf login` and a valid token")
+    } else {
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, json: &str) -> CliError {
+        CliError::Api {
+            status,
+            problem: serde_json::from_str(json).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_problem_prints_its_field_and_detail() {
+        let error = api(
+            400,
+            r#"{"detail":"70000 is not a port: use 1 to 65535","field":"spec.ports[0].port","code":"invalid_field","status":400}"#,
+        );
+        assert_eq!(
+            error.report(),
+            "spec.ports[0].port: 70000 is not a port: use 1 to 65535"
+        );
+        assert_eq!(error.exit(), Exit::Invalid);
+    }
+
+    #[test]
+    fn a_problem_without_detail_still_says_something() {
+        assert_eq!(api(500, "{}").report(), "the server answered HTTP 500");
+        assert_eq!(api(404, r#"{"title":"Not Found"}"#).report(), "Not Found");
+        assert_eq!(
+            api(401, r#"{"detail":"the token is not valid"}"#).report(),
+            "the token is not valid; log in with `wharf login` and a valid token"
+        );
+        assert_eq!(
+            api(401, r#"{"detail":"send a token (wharf login saves one)"}"#).report(),
+            "send a token (wharf login saves one)"
+        );
+    }
+
+    #[test]
+    fn each_failure_has_its_exit() {
+        assert_eq!(api(404, "{}").exit(), Exit::NotFound);
+        assert_eq!(api(403, "{}").exit(), Exit::Unauthorized);
+        assert_eq!(api(409, "{}").exit(), Exit::Conflict);
+        assert_eq!(CliError::NotLoggedIn.exit(), Exit::Unauthorized);
+        assert_eq!(
+            CliError::LoginRefused("no".into()).exit(),
+            Exit::Unauthorized
+        );
+        assert_eq!(CliError::invalid("x").exit(), Exit::Invalid);
+        let ran_out = CliError::WaitRanOut {
+            name: "web".into(),
+            timeout: "5m".into(),
+            reason: Some("0/1 pods ready".into()),
+        };
+        assert_eq!(ran_out.exit(), Exit::WaitRanOut);
+        assert_eq!(
+            ran_out.report(),
+            "app web was not Ready within 5m: 0/1 pods ready; see `wharf apps status web`"
+        );
+        assert_eq!(CliError::Other("x".into()).exit(), Exit::Failure);
+    }
+}

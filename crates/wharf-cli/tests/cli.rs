@@ -1,0 +1,512 @@
+//! The `wharf` binary against a real API server and operator on the test cluster,
+//! with real ServiceAccount tokens: login, deploy to Ready, reading, changing, logs,
+//! deleting, and the exit code of each kind of failure.
+
+#[path = "../../wharf-server/tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::Harness;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use wharf_testenv::wait::eventually;
+use wharf_testenv::with_temp_ns;
+
+/// Longest a single `wharf` run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long to wait for the watch caches behind the API to catch up.
+const CACHE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The outcome of one run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Stdout of a run that must have succeeded.
+    fn ok(self) -> String {
+        assert_eq!(self.code, 0, "wharf failed: {self:?}");
+        self.stdout
+    }
+
+    /// Stderr of a run that must have failed with `code`.
+    fn fails_with(self, code: i32) -> String {
+        assert_eq!(self.code, code, "wrong exit code: {self:?}");
+        assert!(
+            self.stderr.starts_with("error: "),
+            "no error message: {self:?}"
+        );
+        self.stderr
+    }
+}
+
+/// The binary with its own config file and environment.
+struct Wharf {
+    dir: tempfile::TempDir,
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Wharf {
+    /// The binary with a config file of its own and no `WHARF_*` variables.
+    fn bare() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            vars: Vec::new(),
+        }
+    }
+
+    /// The binary pointed at the harness's server and namespace through the
+    /// environment, with `token`.
+    fn with_token(h: &Harness, token: &str) -> Self {
+        Self::bare()
+            .var("WHARF_SERVER", &h.base)
+            .var("WHARF_TOKEN", token)
+            .var("WHARF_NAMESPACE", &h.ns)
+    }
+
+    fn var(mut self, name: &'static str, value: &str) -> Self {
+        self.vars.push((name, value.to_owned()));
+        self
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("wharf").join("config.json")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+        command
+            .args(args)
+            .env_remove("WHARF_SERVER")
+            .env_remove("WHARF_TOKEN")
+            .env_remove("WHARF_NAMESPACE")
+            .env("WHARF_CONFIG", self.config())
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, None).await
+    }
+
+    async fn run_with_stdin(&self, args: &[&str], input: Option<&str>) -> Run {
+        let mut command = self.command(args);
+        if input.is_some() {
+            command.stdin(Stdio::piped());
+        }
+        let mut child = command.spawn().expect("starting wharf");
+        if let Some(input) = input {
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input.as_bytes()).await.unwrap();
+        }
+        let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("wharf {args:?} did not finish"))
+            .unwrap();
+        Run {
+            code: output.status.code().expect("wharf was killed"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `wharf … -o json`, parsed.
+    async fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.extend(["-o", "json"]);
+        let stdout = self.run(&args).await.ok();
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+}
+
+/// Waits until a run of `wharf args` passes `check` (the API reads from watch
+/// caches, and rollouts take a moment).
+async fn until(wharf: &Wharf, args: &[&str], what: &str, check: impl Fn(&Run) -> bool) -> Run {
+    eventually(
+        &format!("wharf {args:?}: {what}"),
+        CACHE_TIMEOUT,
+        Duration::from_millis(200),
+        || async {
+            let run = wharf.run(args).await;
+            if check(&run) {
+                Ok(run)
+            } else {
+                Err(format!("{run:?}"))
+            }
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Waits until `wharf args` exits with `code`.
+async fn until_exit(wharf: &Wharf, args: &[&str], code: i32) -> Run {
+    until(wharf, args, &format!("exit {code}"), |run| run.code == code).await
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn login_checks_the_token_and_saves_it_privately() {
+    with_temp_ns(|client, ns| async move {
+        let h = support::start(&client, &ns).await;
+        let wharf = Wharf::bare();
+
+        let run = wharf
+            .run(&[
+                "login", "--server", &h.base, "--token", &h.granted, "-n", &ns,
+            ])
+            .await;
+        assert!(!run.stdout.contains(&h.granted) && !run.stderr.contains(&h.granted));
+        assert!(run.ok().contains(&format!("namespace {ns}")));
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(wharf.config()).unwrap()).unwrap();
+        assert_eq!(saved["server"], h.base.as_str());
+        assert_eq!(saved["token"], h.granted.as_str());
+        assert_eq!(saved["namespace"], ns.as_str());
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&wharf.config()), 0o600);
+            assert_eq!(mode(wharf.config().parent().unwrap()), 0o700);
+        }
+
+        // Later commands use the saved login alone.
+        let list = wharf.run(&["apps", "list"]).await;
+        assert_eq!(list.code, 0, "{list:?}");
+        assert!(list.stderr.contains("No apps"), "{list:?}");
+
+        let denied = wharf
+            .run(&[
+                "login", "--server", &h.base, "--token", &h.denied, "-n", &ns,
+            ])
+            .await
+            .fails_with(4);
+        assert!(denied.contains("may not list apps"), "{denied}");
+        assert!(denied.contains("stranger"), "{denied}");
+        assert!(!denied.contains(&h.denied), "the token is never printed");
+        let forged = wharf
+            .run(&["login", "--server", &h.base, "--token", "not-a-token"])
+            .await
+            .fails_with(4);
+        assert!(forged.contains("does not accept this token"), "{forged}");
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(wharf.config()).unwrap()).unwrap();
+        assert_eq!(
+            saved["token"],
+            h.granted.as_str(),
+            "a failed login saves nothing"
+        );
+
+        // The environment overrides the file.
+        let overridden = Wharf {
+            vars: vec![("WHARF_TOKEN", h.denied.clone())],
+            ..Wharf::bare()
+        };
+        std::fs::create_dir_all(overridden.config().parent().unwrap()).unwrap();
+        std::fs::copy(wharf.config(), overridden.config()).unwrap();
+        overridden.run(&["apps", "list"]).await.fails_with(4);
+
+        let unreachable = wharf
+            .run(&["login", "--server", "http://127.0.0.1:1", "--token", "t"])
+            .await
+            .fails_with(8);
+        assert!(unreachable.contains("cannot reach"), "{unreachable}");
+
+        assert!(wharf.run(&["logout"]).await.ok().contains("Logged out"));
+        let logged_out = wharf.run(&["apps", "list"]).await.fails_with(4);
+        assert!(logged_out.contains("wharf login"), "{logged_out}");
+
+        let stdin = wharf
+            .run_with_stdin(
+                &["login", "--token-stdin"],
+                Some(&format!("{}\n", h.granted)),
+            )
+            .await;
+        stdin.ok();
+        wharf.run(&["apps", "list"]).await.ok();
+
+        let nowhere = Wharf::bare().run(&["apps", "list"]).await.fails_with(4);
+        assert!(nowhere.contains("not logged in"), "{nowhere}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn apps_are_deployed_inspected_changed_and_deleted() {
+    with_temp_ns(|client, ns| async move {
+        let h = support::start(&client, &ns).await;
+        let wharf = Wharf::with_token(&h, &h.granted);
+        let deploy = [
+            "apps", "deploy", "web", "--image", "web:1", "--port", "http:8080", "--env",
+            "MODE=prod", "--timeout", "60s",
+        ];
+
+        let table = wharf.run(&deploy).await.ok();
+        let mut lines = table.lines();
+        assert!(lines.next().unwrap().starts_with("NAME   PHASE     READY"), "{table}");
+        let row: Vec<_> = lines.next().unwrap().split_whitespace().collect();
+        assert_eq!(row[..3], ["web", "Running", "1/1"], "{table}");
+
+        let app = wharf.json(&["apps", "get", "web"]).await;
+        assert_eq!(app["spec"]["image"], "web:1");
+        assert_eq!(app["spec"]["ports"][0]["port"], 8080);
+        assert_eq!(app["status"]["phase"], "Running");
+        let yaml = wharf.run(&["apps", "get", "web", "-o", "yaml"]).await.ok();
+        assert!(yaml.contains("image: web:1"), "{yaml}");
+
+        let mut again = deploy.to_vec();
+        again.extend(["-o", "json"]);
+        let applied: Value = serde_json::from_str(&wharf.run(&again).await.ok()).unwrap();
+        assert_eq!(
+            applied["metadata"]["generation"], app["metadata"]["generation"],
+            "deploying the same App again changes nothing"
+        );
+
+        let list = until_exit(&wharf, &["apps", "list"], 0).await.stdout;
+        assert!(list.starts_with("NAME "), "{list}");
+        assert!(list.lines().any(|l| l.starts_with("web ") && l.contains("Running")), "{list}");
+        let listed = wharf.json(&["apps", "list"]).await;
+        assert_eq!(listed["items"][0]["metadata"]["name"], "web");
+
+        let scaled = wharf.json(&["apps", "scale", "web", "2", "--timeout", "60s"]).await;
+        assert_eq!(scaled["status"]["readyReplicas"], 2);
+        assert_eq!(scaled["spec"]["replicas"], 2);
+
+        let env = wharf.run(&["apps", "env", "set", "web", "LEVEL=debug", "URL=a=b"]).await.ok();
+        assert!(env.lines().any(|l| l.split_whitespace().eq(["LEVEL", "value", "debug"])), "{env}");
+        let env = wharf.json(&["apps", "env", "list", "web"]).await;
+        let pairs: Vec<_> = env
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
+            .collect();
+        assert_eq!(pairs, [("MODE", "prod"), ("LEVEL", "debug"), ("URL", "a=b")]);
+        wharf.run(&["apps", "env", "unset", "web", "URL"]).await.ok();
+        let missing = wharf
+            .run(&["apps", "env", "unset", "web", "NOPE"])
+            .await
+            .fails_with(3);
+        assert!(missing.contains("NOPE"), "{missing}");
+
+        // The new variables roll the pods; the status shows the App settle.
+        let status = until(&wharf, &["apps", "status", "web"], "Running", |run| {
+            run.code == 0 && run.stdout.contains("Phase:     Running")
+        })
+        .await
+        .stdout;
+        assert!(
+            status.lines().any(|l| l.split_whitespace().take(2).eq(["Ready", "True"])),
+            "{status}"
+        );
+        assert!(status.contains("Pods:\n  NAME "), "{status}");
+        wharf.run(&["apps", "events", "web"]).await.ok();
+
+        let restarted = wharf.json(&["apps", "restart", "web", "--timeout", "60s"]).await;
+        assert!(restarted["spec"]["restartedAt"].is_string());
+        wharf.run(&["apps", "stop", "web"]).await.ok();
+        let started = wharf.json(&["apps", "start", "web", "--timeout", "60s"]).await;
+        assert_eq!(started["status"]["readyReplicas"], 2);
+
+        // A manifest, with a flag overriding one of its fields.
+        let manifest = wharf.dir.path().join("api.yaml");
+        std::fs::write(
+            &manifest,
+            "apiVersion: wharf.dev/v1alpha1\nkind: App\nmetadata:\n  name: api\n  labels:\n    team: shop\nspec:\n  image: api:1\n  replicas: 1\n",
+        )
+        .unwrap();
+        let api = wharf
+            .json(&["apps", "deploy", "api", "-f", manifest.to_str().unwrap(), "--replicas", "2", "--timeout", "60s"])
+            .await;
+        assert_eq!(api["spec"]["image"], "api:1");
+        assert_eq!(api["spec"]["replicas"], 2);
+        assert_eq!(api["metadata"]["labels"]["team"], "shop");
+        let shop = until_exit(&wharf, &["apps", "list", "-l", "team=shop"], 0).await.stdout;
+        assert!(shop.lines().any(|l| l.starts_with("api ")), "{shop}");
+        assert!(!shop.lines().any(|l| l.starts_with("web ")), "{shop}");
+
+        assert!(wharf.run(&["apps", "delete", "web"]).await.ok().contains("deleted"));
+        let gone = until_exit(&wharf, &["apps", "get", "web"], 3).await;
+        assert!(gone.stderr.contains("no App web"), "{gone:?}");
+        wharf.run(&["apps", "delete", "web"]).await.fails_with(3);
+        wharf.run(&["apps", "scale", "ghost", "1"]).await.fails_with(3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logs_are_printed_and_followed() {
+    with_temp_ns(|client, ns| async move {
+        let h = support::start(&client, &ns).await;
+        let wharf = Wharf::with_token(&h, &h.granted);
+        wharf
+            .run(&[
+                "apps",
+                "deploy",
+                "talk",
+                "--image",
+                "talk:1",
+                "--replicas",
+                "2",
+                "--timeout",
+                "60s",
+            ])
+            .await
+            .ok();
+
+        let logs = eventually(
+            "logs of both pods",
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            || async {
+                let run = wharf.run(&["apps", "logs", "talk"]).await;
+                if run.code == 0 && run.stdout.matches("wharf-sim: done").count() == 2 {
+                    Ok(run.stdout)
+                } else {
+                    Err(format!("{run:?}"))
+                }
+            },
+        )
+        .await
+        .unwrap();
+        assert!(logs.lines().all(|l| l.starts_with("[talk-")), "{logs}");
+
+        let state = wharf.json(&["apps", "status", "talk"]).await;
+        let pod = state["pods"][0]["name"].as_str().unwrap().to_owned();
+        let last = wharf
+            .run(&["apps", "logs", "talk", "--pod", &pod, "--tail", "1"])
+            .await
+            .ok();
+        assert_eq!(last, "wharf-sim: done\n");
+
+        // Following never ends by itself: read until the last line, then stop it.
+        let mut child = wharf
+            .command(&["apps", "logs", "talk", "--pod", &pod, "-f"])
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let done = line == "wharf-sim: done";
+                seen.push(line);
+                if done {
+                    break;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("logs -f printed only {seen:?}"));
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "logs -f stopped by itself"
+        );
+        child.kill().await.unwrap();
+
+        let stranger = wharf
+            .run(&["apps", "logs", "talk", "--pod", "someone-else"])
+            .await
+            .fails_with(3);
+        assert!(stranger.contains("someone-else"), "{stranger}");
+        wharf
+            .run(&["apps", "logs", "talk", "--since", "soon"])
+            .await
+            .fails_with(7);
+        Wharf::with_token(&h, &h.denied)
+            .run(&["apps", "logs", "talk"])
+            .await
+            .fails_with(4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failures_have_their_exit_codes_and_clear_messages() {
+    with_temp_ns(|client, ns| async move {
+        let h = support::start(&client, &ns).await;
+        let wharf = Wharf::with_token(&h, &h.granted);
+
+        let usage = wharf
+            .run(&["apps", "deploy", "web", "--image", "web:1", "--port", "8080"])
+            .await;
+        assert_eq!(usage.code, 2, "{usage:?}");
+        assert!(usage.stderr.contains("http:8080"), "{usage:?}");
+        let range = wharf
+            .run(&["apps", "deploy", "web", "--image", "web:1", "--port", "http:70000"])
+            .await
+            .fails_with(7);
+        assert_eq!(
+            range.trim_end(),
+            "error: spec.ports[0].port: 70000 is not a port: use 1 to 65535"
+        );
+        let missing = wharf
+            .run(&["apps", "deploy", "web", "-f", "/nonexistent/app.yaml"])
+            .await
+            .fails_with(7);
+        assert!(missing.contains("/nonexistent/app.yaml"), "{missing}");
+        wharf.run(&["apps", "list", "-l", "=bad"]).await.fails_with(7);
+
+        let stranger = Wharf::with_token(&h, &h.denied);
+        let denied = stranger
+            .run(&["apps", "deploy", "web", "--image", "web:1"])
+            .await
+            .fails_with(4);
+        assert!(denied.contains(&format!("system:serviceaccount:{ns}:stranger")), "{denied}");
+        assert!(!denied.contains(&h.denied), "the token is never printed");
+        stranger.run(&["apps", "get", "web"]).await.fails_with(4);
+        Wharf::with_token(&h, "not-a-token")
+            .run(&["apps", "list"])
+            .await
+            .fails_with(4);
+
+        // 409: an autoscaled App cannot be scaled by hand.
+        let manifest = wharf.dir.path().join("auto.json");
+        std::fs::write(&manifest, r#"{"metadata":{"name":"auto"},"spec":{"image":"w:1","autoscale":{"min":1,"max":3}}}"#).unwrap();
+        wharf
+            .run(&["apps", "deploy", "auto", "-f", manifest.to_str().unwrap(), "--no-wait"])
+            .await
+            .ok();
+        let conflict = wharf.run(&["apps", "scale", "auto", "2"]).await.fails_with(5);
+        assert!(conflict.contains("autoscale"), "{conflict}");
+
+        // 6: the test cluster provisions no volumes, so this App never gets Ready.
+        let manifest = wharf.dir.path().join("store.yaml");
+        std::fs::write(&manifest, "metadata: {name: store}\nspec:\n  image: s:1\n  volumes: [{name: data, size: 1Gi, mountPath: /data}]\n").unwrap();
+        let ran_out = wharf
+            .run(&["apps", "deploy", "store", "-f", manifest.to_str().unwrap(), "--timeout", "2s"])
+            .await;
+        assert_eq!(ran_out.code, 6, "{ran_out:?}");
+        assert!(ran_out.stderr.contains("was not Ready within 2s"), "{ran_out:?}");
+        assert!(ran_out.stdout.starts_with("NAME "), "the App is still printed: {ran_out:?}");
+
+        let unreachable = Wharf::with_token(&h, &h.granted)
+            .var("WHARF_SERVER", "http://127.0.0.1:1")
+            .run(&["apps", "list"])
+            .await
+            .fails_with(8);
+        assert!(unreachable.contains("127.0.0.1:1"), "{unreachable}");
+
+        let completions = wharf.run(&["completions", "bash"]).await.ok();
+        assert!(completions.contains("wharf"), "{completions}");
+        let help = wharf.run(&["--help"]).await.ok();
+        assert!(help.contains("Exit codes:"), "{help}");
+    })
+    .await;
+}
