@@ -7,10 +7,12 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 use wharf_model::app::AppPort;
 use wharf_model::duration::parse_duration;
+use wharf_model::space::Member;
 
 use crate::exit::EXIT_CODES_HELP;
 use crate::manifest::{parse_env, parse_port};
 use crate::output::OutputFormat;
+use crate::space::{PodSecurityArg, RoleArg, parse_label, parse_member};
 
 /// The longest wait the server allows.
 const MAX_WAIT: Duration = Duration::from_secs(600);
@@ -57,6 +59,10 @@ pub enum Command {
     /// Deploy and operate apps.
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Create and manage Spaces: tenants with a namespace, members, a quota and
+    /// isolation.
+    #[command(subcommand)]
+    Spaces(SpacesCommand),
     /// Print a shell completion script, e.g. `wharf completions bash > /etc/bash_completion.d/wharf`.
     Completions {
         /// The shell.
@@ -281,6 +287,138 @@ pub enum EnvCommand {
     },
 }
 
+/// `wharf spaces …`.
+#[derive(Debug, Subcommand)]
+pub enum SpacesCommand {
+    /// Create a Space; you become its owner.
+    Create(CreateSpaceArgs),
+    /// List the Spaces you may see.
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show one Space.
+    Get {
+        /// The Space.
+        name: String,
+    },
+    /// Delete a Space, its namespace and everything in it.
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// The Space.
+        name: String,
+    },
+    /// List, add and remove a Space's members.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Make a user or group the owner; the current owners become developers.
+    Transfer {
+        /// The Space.
+        name: String,
+        /// The new owner.
+        #[command(flatten)]
+        to: SubjectArgs,
+    },
+    /// Show a Space's quota and what is used of it.
+    Quota {
+        /// The Space.
+        name: String,
+    },
+    /// Check whether a Space name (and the namespace it would get) is free; exits 5
+    /// with the reason when it is not.
+    Available {
+        /// The name.
+        name: String,
+    },
+}
+
+/// `wharf spaces create`.
+#[derive(Debug, Args)]
+pub struct CreateSpaceArgs {
+    /// The Space's name: at most 63 lower-case letters, digits and '-'.
+    pub name: String,
+
+    /// The Space's namespace (default: the Space's name). It cannot change later.
+    #[arg(long, value_name = "NS")]
+    pub namespace_name: Option<String>,
+
+    /// The base domain: Apps without hosts are reachable at <app>.<domain>.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+
+    /// The Pod Security Standard enforced in the namespace (default: restricted).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub pod_security: Option<PodSecurityArg>,
+
+    /// Let pods of other Spaces reach this Space's pods.
+    #[arg(long)]
+    pub no_isolation: bool,
+
+    /// The most CPU the Space's pods may request in total, e.g. 4 or 2500m.
+    #[arg(long, value_name = "QUANTITY")]
+    pub quota_cpu: Option<String>,
+
+    /// The most memory the Space's pods may request in total, e.g. 8Gi.
+    #[arg(long, value_name = "QUANTITY")]
+    pub quota_memory: Option<String>,
+
+    /// The most pods the Space may have.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..=100_000))]
+    pub quota_pods: Option<i64>,
+
+    /// A member besides you, KIND:NAME=ROLE with KIND user or group and ROLE owner,
+    /// developer or viewer, e.g. user:bob@example.com=developer. Repeat for more.
+    #[arg(long = "member", value_name = "KIND:NAME=ROLE", value_parser = parse_member)]
+    pub members: Vec<Member>,
+
+    /// A label on the Space, KEY=VALUE. Repeat for more.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+}
+
+/// `--user U` or `--group G`: whom a member command is about.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct SubjectArgs {
+    /// A user, as the Kubernetes API server knows it, e.g. alice@example.com or
+    /// system:serviceaccount:ci:deployer.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// A group, e.g. team-shop.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+}
+
+/// `wharf spaces members …`.
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// List a Space's members and their roles.
+    #[command(visible_alias = "ls")]
+    List {
+        /// The Space.
+        name: String,
+    },
+    /// Add a member, or change a member's role.
+    Add {
+        /// The Space.
+        name: String,
+        /// The member.
+        #[command(flatten)]
+        who: SubjectArgs,
+        /// What the member may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Remove a member; their access ends within seconds.
+    #[command(visible_alias = "rm")]
+    Remove {
+        /// The Space.
+        name: String,
+        /// The member.
+        #[command(flatten)]
+        who: SubjectArgs,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -349,6 +487,81 @@ mod tests {
         assert!(parse(&["apps", "env", "set", "web", "NOVALUE"]).is_err());
         assert!(parse(&["-o", "xml", "apps", "list"]).is_err());
         assert!(parse(&["login", "--token", "t", "--token-stdin"]).is_err());
+    }
+
+    #[test]
+    fn space_create_reads_every_flag() {
+        let cli = parse(&[
+            "spaces",
+            "create",
+            "shop",
+            "--namespace-name",
+            "shop-prod",
+            "--domain",
+            "shop.example.com",
+            "--pod-security",
+            "baseline",
+            "--no-isolation",
+            "--quota-cpu",
+            "4",
+            "--quota-memory",
+            "8Gi",
+            "--quota-pods",
+            "20",
+            "--member",
+            "user:bob=developer",
+            "--member",
+            "group:ops=viewer",
+            "--label",
+            "a=b",
+        ])
+        .unwrap();
+        let Command::Spaces(SpacesCommand::Create(create)) = cli.command else {
+            panic!("not a create");
+        };
+        assert_eq!(create.namespace_name.as_deref(), Some("shop-prod"));
+        assert_eq!(create.pod_security, Some(PodSecurityArg::Baseline));
+        assert!(create.no_isolation);
+        assert_eq!(create.quota_pods, Some(20));
+        assert_eq!(create.members.len(), 2);
+        assert_eq!(create.members[1].name, "ops");
+        assert_eq!(create.labels, [("a".to_owned(), "b".to_owned())]);
+    }
+
+    #[test]
+    fn member_commands_need_exactly_one_subject() {
+        let cli = parse(&[
+            "spaces", "members", "add", "shop", "--group", "ops", "--role", "viewer",
+        ])
+        .unwrap();
+        let Command::Spaces(SpacesCommand::Members(MembersCommand::Add { who, role, .. })) =
+            cli.command
+        else {
+            panic!("not a members add");
+        };
+        assert_eq!(who.group.as_deref(), Some("ops"));
+        assert_eq!(role, RoleArg::Viewer);
+        for bad in [
+            &["spaces", "members", "add", "shop", "--role", "viewer"][..],
+            &[
+                "spaces", "members", "add", "shop", "--user", "a", "--group", "b", "--role",
+                "owner",
+            ],
+            &[
+                "spaces", "members", "add", "shop", "--user", "a", "--role", "boss",
+            ],
+            &["spaces", "members", "add", "shop", "--user", "a"],
+            &["spaces", "members", "remove", "shop"],
+            &["spaces", "transfer", "shop"],
+            &["spaces", "create", "shop", "--member", "bob=owner"],
+            &["spaces", "create", "shop", "--pod-security", "lax"],
+            &["spaces", "create", "shop", "--quota-pods", "-1"],
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad:?}: {error}");
+        }
+        assert!(parse(&["spaces", "transfer", "shop", "--user", "alice"]).is_ok());
+        assert!(parse(&["spaces", "members", "rm", "shop", "--group", "ops"]).is_ok());
     }
 
     #[test]

@@ -129,6 +129,13 @@ impl Client {
         self.url(&segments)
     }
 
+    /// The URL of `/v1/spaces/{rest…}`.
+    pub fn spaces_url(&self, rest: &[&str]) -> Url {
+        let mut segments = vec!["v1", "spaces"];
+        segments.extend_from_slice(rest);
+        self.url(&segments)
+    }
+
     fn failed(&self, source: reqwest::Error) -> CliError {
         let server = self.server().to_owned();
         if source.is_connect() || source.is_timeout() {
@@ -254,6 +261,16 @@ mod tests {
         assert_eq!(
             client.apps_url("shop", &["../x"]).as_str(),
             "http://127.0.0.1:8080/v1/namespaces/shop/apps/..%2Fx"
+        );
+        assert_eq!(
+            client
+                .spaces_url(&["shop", "members", "system:serviceaccount:ci:x"])
+                .as_str(),
+            "http://127.0.0.1:8080/v1/spaces/shop/members/system:serviceaccount:ci:x"
+        );
+        assert_eq!(
+            client.spaces_url(&["a/b"]).as_str(),
+            "http://127.0.0.1:8080/v1/spaces/a%2Fb"
         );
         let prefixed = Client::new("https://example.com/wharf", None).unwrap();
         assert_eq!(

@@ -84,6 +84,15 @@ pub enum CliError {
         reason: Option<String>,
     },
 
+    /// A Space name that cannot be taken.
+    #[error("the name {name} is not available: {reason}")]
+    Unavailable {
+        /// The name asked about.
+        name: String,
+        /// Why it is not available, as the server says.
+        reason: String,
+    },
+
     /// `wharf login` was refused: the token is not valid, or may not list Apps.
     #[error("{0}")]
     LoginRefused(String),
@@ -149,6 +158,7 @@ impl CliError {
             Self::Unreachable { .. } => Exit::Unreachable,
             Self::Invalid { .. } => Exit::Invalid,
             Self::WaitRanOut { .. } => Exit::WaitRanOut,
+            Self::Unavailable { .. } => Exit::Conflict,
             Self::NotLoggedIn | Self::LoginRefused(_) => Exit::Unauthorized,
             Self::Http { .. }
             | Self::BadAnswer(_)
@@ -267,6 +277,15 @@ mod tests {
         assert_eq!(
             ran_out.report(),
             "app web was not Ready within 5m: 0/1 pods ready; see `wharf apps status web`"
+        );
+        let taken = CliError::Unavailable {
+            name: "shop".into(),
+            reason: "a Space of that name exists".into(),
+        };
+        assert_eq!(taken.exit(), Exit::Conflict);
+        assert_eq!(
+            taken.report(),
+            "the name shop is not available: a Space of that name exists"
         );
         assert_eq!(CliError::Other("x".into()).exit(), Exit::Failure);
     }

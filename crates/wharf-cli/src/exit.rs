@@ -9,11 +9,12 @@ pub enum Exit {
     Failure,
     /// 2: the command line itself is wrong (reported by clap).
     Usage,
-    /// 3: the App, pod or variable does not exist (404).
+    /// 3: the App, Space, pod, variable or member does not exist (404).
     NotFound,
     /// 4: not logged in, the token is not accepted (401) or not allowed (403).
     Unauthorized,
-    /// 5: the request conflicts with the App's current state (409).
+    /// 5: the request conflicts with the current state (409), e.g. it would leave a
+    /// Space without an owner, or a Space name is not available.
     Conflict,
     /// 6: the wait for readiness ran out (202, `wharf-ready: false`).
     WaitRanOut,
@@ -57,9 +58,9 @@ Exit codes:
   0  success
   1  any other error
   2  usage error (a wrong command line)
-  3  not found (404): no such App, pod or variable
+  3  not found (404): no such App, Space, pod, variable or member
   4  not authenticated or not authorized (401/403), or not logged in
-  5  conflict (409) with the App's current state
+  5  conflict (409) with the current state, or a Space name that is not available
   6  the wait ran out before the App was Ready (202, wharf-ready: false)
   7  invalid input (400/413/415/422, or refused before sending)
   8  the Wharf API could not be reached";

@@ -12,6 +12,7 @@ pub mod exit;
 pub mod manifest;
 pub mod output;
 pub mod progress;
+pub mod space;
 pub mod views;
 
 use std::io::Write;

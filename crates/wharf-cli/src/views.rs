@@ -1,11 +1,14 @@
-//! The tables people see: Apps, an App's state, its variables and its events.
+//! The tables people see: Apps, an App's state, its variables and its events; Spaces,
+//! their members and their quota.
 //!
 //! Pure functions of the API's answers and the current time, so each is tested
 //! without a server.
 
 use k8s_openapi::jiff::Timestamp;
+use wharf_model::api::QuotaUsage;
 use wharf_model::api::{AppState, EnvEntry, EventEntry};
 use wharf_model::app::App;
+use wharf_model::space::{Member, Space, SubjectKind};
 
 use crate::output::Table;
 
@@ -165,6 +168,62 @@ pub fn events_table(events: &[EventEntry], now: Timestamp) -> Table {
     table
 }
 
+/// NAME, NAMESPACE, PHASE, SECURITY, DOMAIN, AGE: one row per Space.
+pub fn spaces_table(spaces: &[Space], now: Timestamp) -> Table {
+    let mut table = Table::new(&["NAME", "NAMESPACE", "PHASE", "SECURITY", "DOMAIN", "AGE"]);
+    for space in spaces {
+        let status = space.status.clone().unwrap_or_default();
+        table.row(vec![
+            space.metadata.name.clone().unwrap_or_default(),
+            status.namespace.unwrap_or_else(|| space.namespace_name()),
+            status.phase.unwrap_or_else(|| NONE.to_owned()),
+            space.spec.pod_security.as_str().to_owned(),
+            space
+                .spec
+                .base_domain
+                .clone()
+                .unwrap_or_else(|| NONE.to_owned()),
+            age(space.metadata.creation_timestamp.as_ref().map(|t| t.0), now),
+        ]);
+    }
+    table
+}
+
+/// KIND, NAME, ROLE: a Space's members, owners first.
+pub fn members_table(members: &[Member]) -> Table {
+    let mut members = members.to_vec();
+    members.sort_by(|a, b| (a.role, a.kind, &a.name).cmp(&(b.role, b.kind, &b.name)));
+    let mut table = Table::new(&["KIND", "NAME", "ROLE"]);
+    for member in members {
+        let kind = match member.kind {
+            SubjectKind::User => "User",
+            SubjectKind::Group => "Group",
+        };
+        table.row(vec![
+            kind.to_owned(),
+            member.name,
+            member.role.as_str().to_owned(),
+        ]);
+    }
+    table
+}
+
+/// RESOURCE, USED, HARD: a Space's quota, one row per limited or used resource.
+pub fn quota_table(usage: &QuotaUsage) -> Table {
+    let mut table = Table::new(&["RESOURCE", "USED", "HARD"]);
+    let resources: std::collections::BTreeSet<&String> =
+        usage.hard.keys().chain(usage.used.keys()).collect();
+    for resource in resources {
+        let cell = |map: &std::collections::BTreeMap<String, String>| {
+            map.get(resource)
+                .cloned()
+                .unwrap_or_else(|| NONE.to_owned())
+        };
+        table.row(vec![resource.clone(), cell(&usage.used), cell(&usage.hard)]);
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -283,5 +342,56 @@ mod tests {
             "LAST SEEN   TYPE     REASON    OBJECT    COUNT   MESSAGE\n\
              5m          Normal   Running   App/web   1       all pods ready\n"
         );
+    }
+
+    #[test]
+    fn spaces_show_namespace_phase_security_domain_and_age() {
+        let spaces: Vec<Space> = serde_json::from_value(json!([
+            { "metadata": { "name": "shop", "creationTimestamp": "2026-05-01T11:00:00Z" },
+              "spec": { "namespace": "shop-prod", "baseDomain": "shop.example.com", "podSecurity": "baseline" },
+              "status": { "phase": "Active", "namespace": "shop-prod" } },
+            { "metadata": { "name": "new" }, "spec": {} }
+        ]))
+        .unwrap();
+        assert_eq!(
+            spaces_table(&spaces, now()).render(),
+            "NAME   NAMESPACE   PHASE    SECURITY     DOMAIN             AGE\n\
+             shop   shop-prod   Active   baseline     shop.example.com   60m\n\
+             new    new         -        restricted   -                  -\n"
+        );
+    }
+
+    #[test]
+    fn members_are_listed_owners_first() {
+        let members: Vec<Member> = serde_json::from_value(json!([
+            { "name": "carol", "role": "viewer" },
+            { "kind": "Group", "name": "team-shop", "role": "developer" },
+            { "name": "alice", "role": "owner" }
+        ]))
+        .unwrap();
+        assert_eq!(
+            members_table(&members).render(),
+            "KIND    NAME        ROLE\n\
+             User    alice       owner\n\
+             Group   team-shop   developer\n\
+             User    carol       viewer\n"
+        );
+    }
+
+    #[test]
+    fn quota_rows_join_used_and_hard() {
+        let usage: QuotaUsage = serde_json::from_value(json!({
+            "hard": { "pods": "20", "requests.cpu": "4" },
+            "used": { "pods": "3", "secrets": "1" }
+        }))
+        .unwrap();
+        assert_eq!(
+            quota_table(&usage).render(),
+            "RESOURCE       USED   HARD\n\
+             pods           3      20\n\
+             requests.cpu   -      4\n\
+             secrets        1      -\n"
+        );
+        assert!(quota_table(&QuotaUsage::default()).is_empty());
     }
 }

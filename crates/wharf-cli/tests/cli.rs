@@ -1,6 +1,6 @@
 //! The `wharf` binary against a real API server and operator on the test cluster,
 //! with real ServiceAccount tokens: login, deploy to Ready, reading, changing, logs,
-//! deleting, and the exit code of each kind of failure.
+//! deleting, Spaces and their members, and the exit code of each kind of failure.
 
 #[path = "../../wharf-server/tests/support/mod.rs"]
 mod support;
@@ -9,11 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::Api;
+use kube::api::{DeleteParams, PostParams};
+use serde_json::{Value, json};
 use support::Harness;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
-use wharf_testenv::wait::eventually;
+use wharf_model::space::Space;
+use wharf_testenv::wait::{eventually, wait_deleted, wait_for};
 use wharf_testenv::with_temp_ns;
 
 /// Longest a single `wharf` run may take.
@@ -507,6 +512,122 @@ async fn failures_have_their_exit_codes_and_clear_messages() {
         assert!(completions.contains("wharf"), "{completions}");
         let help = wharf.run(&["--help"]).await.ok();
         assert!(help.contains("Exit codes:"), "{help}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn spaces_are_created_shared_and_deleted() {
+    with_temp_ns(|client, ns| async move {
+        support::install_cluster_roles(&client).await;
+        let roles = Api::<ClusterRole>::all(client.clone());
+        // The aggregation controller fills the Space roles from their rule sets.
+        for role in ["wharf-space-viewer", "wharf-space-developer", "wharf-space-owner"] {
+            wait_for(&roles, role, "the aggregated role to have rules", CACHE_TIMEOUT, |r| {
+                r.rules.as_ref().is_some_and(|r| !r.is_empty())
+            })
+            .await
+            .unwrap();
+        }
+        // Installs the CRDs and starts an operator that reconciles only the Spaces
+        // labelled `wharf.dev/test-shard={ns}`.
+        let h = support::start(&client, &ns).await;
+        let bindings = Api::<ClusterRoleBinding>::all(client.clone());
+        let binding: ClusterRoleBinding = serde_json::from_value(json!({
+            "metadata": { "name": ns },
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "wharf-space-creator" },
+            "subjects": [{ "kind": "ServiceAccount", "name": "deployer", "namespace": ns }]
+        }))
+        .unwrap();
+        bindings.create(&PostParams::default(), &binding).await.unwrap();
+
+        let wharf = Wharf::with_token(&h, &h.granted);
+        let space = format!("cli-{}", ns.trim_start_matches("wharf-test-"));
+        let shard = format!("wharf.dev/test-shard={ns}");
+        let me = format!("system:serviceaccount:{ns}:deployer");
+        let viewer = format!("system:serviceaccount:{ns}:stranger");
+
+        // The new binding takes a moment to reach the authorizer.
+        let created = until_exit(
+            &wharf,
+            &["spaces", "create", &space, "--label", &shard, "--quota-pods", "5", "--domain", "cli.example.com"],
+            0,
+        )
+        .await
+        .stdout;
+        assert!(created.starts_with("NAME "), "{created}");
+        assert!(created.lines().any(|l| l.starts_with(&format!("{space} "))), "{created}");
+
+        // Reading needs the roles the operator grants the owner.
+        until_exit(&wharf, &["spaces", "get", &space], 0).await;
+        let got = wharf.json(&["spaces", "get", &space]).await;
+        assert_eq!(got["spec"]["members"], json!([{ "kind": "User", "name": me, "role": "owner" }]));
+        assert_eq!(got["metadata"]["labels"]["wharf.dev/test-shard"], ns.as_str());
+        assert_eq!(got["spec"]["baseDomain"], "cli.example.com");
+
+        let list = until(&wharf, &["spaces", "list"], "the Space to be listed", |run| {
+            run.code == 0 && run.stdout.lines().any(|l| l.starts_with(&format!("{space} ")))
+        })
+        .await
+        .stdout;
+        let header: Vec<_> = list.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(header, ["NAME", "NAMESPACE", "PHASE", "SECURITY", "DOMAIN", "AGE"]);
+        let row = list.lines().find(|l| l.starts_with(&format!("{space} "))).unwrap();
+        let row: Vec<_> = row.split_whitespace().collect();
+        assert_eq!(row[1], space, "{list}");
+        assert_eq!(row[3..5], ["restricted", "cli.example.com"], "{list}");
+
+        let added = wharf
+            .run(&["spaces", "members", "add", &space, "--user", &viewer, "--role", "viewer"])
+            .await
+            .ok();
+        assert!(added.lines().any(|l| l.split_whitespace().eq(["User", viewer.as_str(), "viewer"])), "{added}");
+        let members = wharf.run(&["spaces", "members", "list", &space]).await.ok();
+        let rows: Vec<Vec<&str>> = members.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows, [["User", me.as_str(), "owner"], ["User", viewer.as_str(), "viewer"]], "{members}");
+        let listed = wharf.json(&["spaces", "members", "list", &space]).await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+
+        // The operator reports the quota it set.
+        let quota = until(&wharf, &["spaces", "quota", &space], "the quota to show", |run| {
+            run.code == 0 && run.stdout.lines().any(|l| l.starts_with("pods ") && l.ends_with(" 5"))
+        })
+        .await
+        .stdout;
+        assert!(quota.starts_with("RESOURCE   USED   HARD\n"), "{quota}");
+
+        let taken = wharf.run(&["spaces", "available", &space]).await.fails_with(5);
+        assert!(taken.contains("a Space of that name exists"), "{taken}");
+        let free = format!("{space}-free");
+        let available = wharf.run(&["spaces", "available", &free]).await.ok();
+        assert_eq!(available, format!("{free} is available\n"));
+
+        let removed = wharf
+            .run(&["spaces", "members", "remove", &space, "--user", &viewer])
+            .await
+            .ok();
+        assert!(!removed.contains(&viewer), "{removed}");
+        assert!(removed.contains(&me), "{removed}");
+        wharf
+            .run(&["spaces", "members", "remove", &space, "--user", &viewer])
+            .await
+            .fails_with(3);
+        let last_owner = wharf
+            .run(&["spaces", "members", "remove", &space, "--user", &me])
+            .await
+            .fails_with(5);
+        assert!(last_owner.contains("at least one owner"), "{last_owner}");
+
+        let deleted = wharf.run(&["spaces", "delete", &space]).await.ok();
+        assert!(deleted.contains("being deleted"), "{deleted}");
+        let namespaces = Api::<Namespace>::all(client.clone());
+        wait_deleted(&namespaces, &space, Duration::from_secs(60)).await.unwrap();
+        // The operator lifts the Space's finalizer once the namespace is gone; it
+        // must do so before the test (and with it the operator) ends.
+        let spaces = Api::<Space>::all(client.clone());
+        wait_deleted(&spaces, &space, CACHE_TIMEOUT).await.unwrap();
+
+        bindings.delete(&ns, &DeleteParams::default()).await.unwrap();
     })
     .await;
 }

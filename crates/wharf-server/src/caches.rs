@@ -50,6 +50,37 @@ impl Caches {
         let _ = self.spaces.wait_until_ready().await;
     }
 
+    /// Waits (briefly) until the cache holds `written` or something newer, so a
+    /// client that reads right after a write through this server sees its write.
+    pub async fn settle_app(&self, written: &App) {
+        let (Some(ns), Some(name)) = (
+            written.metadata.namespace.as_deref(),
+            written.metadata.name.as_deref(),
+        ) else {
+            return;
+        };
+        let version = |app: &App| {
+            app.metadata
+                .resource_version
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        let Some(target) = version(written) else {
+            return;
+        };
+        settle(|| {
+            self.app(ns, name)
+                .and_then(|a| version(&a))
+                .is_some_and(|v| v >= target)
+        })
+        .await;
+    }
+
+    /// Waits (briefly) until the cache no longer holds the App.
+    pub async fn settle_app_deleted(&self, namespace: &str, name: &str) {
+        settle(|| self.app(namespace, name).is_none()).await;
+    }
+
     /// The App `name` in `namespace`, if cached.
     pub fn app(&self, namespace: &str, name: &str) -> Option<App> {
         self.apps
@@ -77,4 +108,16 @@ where
             .await;
     });
     reader
+}
+
+/// How long a write waits for the cache to catch up before answering anyway.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Polls `caught_up` every few milliseconds until it holds or [`SETTLE_LIMIT`]
+/// passes. Watch events arrive within milliseconds, so this rarely waits at all.
+async fn settle(caught_up: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
+    while !caught_up() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }

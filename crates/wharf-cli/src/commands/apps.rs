@@ -107,7 +107,7 @@ fn print_app(ctx: &Context, body: &Value) -> Result<(), CliError> {
 }
 
 /// Prints a confirmation in table mode; JSON and YAML readers get no prose.
-fn note_or_nothing(ctx: &Context, text: &str) -> Result<(), CliError> {
+pub(super) fn note_or_nothing(ctx: &Context, text: &str) -> Result<(), CliError> {
     match ctx.output {
         OutputFormat::Table => emit(text),
         _ => Ok(()),

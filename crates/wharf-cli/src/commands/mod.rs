@@ -4,6 +4,7 @@ mod apps;
 mod completions;
 mod env;
 mod login;
+mod spaces;
 
 use crate::cli::{Cli, Command};
 use crate::client::Client;
@@ -11,7 +12,7 @@ use crate::config::{self, env_var};
 use crate::error::CliError;
 use crate::output::OutputFormat;
 
-/// What every App command needs: a client, the namespace and the output format.
+/// What every App and Space command needs: a client, the namespace and the output format.
 #[derive(Debug)]
 pub struct Context {
     /// The API client, with the token.
@@ -51,6 +52,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Apps(command) => {
             let context = Context::load(cli.namespace, cli.output)?;
             apps::run(&context, command).await
+        }
+        Command::Spaces(command) => {
+            let context = Context::load(cli.namespace, cli.output)?;
+            spaces::run(&context, command).await
         }
     }
 }

@@ -158,7 +158,10 @@ pub async fn update_env(
             return Err(ApiError::invalid(format!("set.{name}"), error.message));
         }
         match api.replace(&path.name, &PostParams::default(), &app).await {
-            Ok(replaced) => return Ok(Json(entries(&replaced))),
+            Ok(replaced) => {
+                state.caches().settle_app(&replaced).await;
+                return Ok(Json(entries(&replaced)));
+            }
             Err(kube::Error::Api(status)) if status.code == 409 => continue,
             Err(other) => return Err(other.into()),
         }

@@ -288,5 +288,9 @@ pub async fn delete_app(
             )),
             other => other.into(),
         })?;
+    state
+        .caches()
+        .settle_app_deleted(&path.namespace, &path.name)
+        .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -85,6 +85,7 @@ pub async fn respond_after_wait(
     wait: &WaitQuery,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
+    state.caches().settle_app(&app).await;
     let Some(timeout) = parse_wait(wait.wait.as_deref())? else {
         return Ok((status, Json(clean(app))).into_response());
     };
