@@ -54,8 +54,9 @@ struct OperatorArgs {
     #[arg(long, default_value_t = 16, env = "WHARF_CONCURRENCY")]
     concurrency: u16,
 
-    /// Most requests per second to the Kubernetes API.
-    #[arg(long, default_value_t = 200, env = "WHARF_KUBE_QPS")]
+    /// Most requests per second to the Kubernetes API (a burst of new Apps is
+    /// throttled here first: each costs a few requests).
+    #[arg(long, default_value_t = 1000, env = "WHARF_KUBE_QPS")]
     kube_qps: u32,
 
     /// Address of `/metrics`, `/healthz` and `/readyz`.

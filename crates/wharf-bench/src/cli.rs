@@ -1,0 +1,32 @@
+//! The command line of `wharf-bench`: one subcommand per benchmark.
+
+use clap::{Parser, Subcommand};
+
+use crate::BenchError;
+use crate::apps::AppsArgs;
+
+/// Benchmarks of Wharf against the cluster of `KUBECONFIG` (or the running local
+/// cluster). They print their measurements; the exit code is non-zero only when a
+/// benchmark could not run.
+#[derive(Debug, Parser)]
+#[command(name = "wharf-bench", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates Apps through Wharf and the same Deployments and Services directly,
+    /// and compares how long each takes, with wharfd's peak memory.
+    Apps(AppsArgs),
+}
+
+impl Cli {
+    /// Runs the chosen benchmark.
+    pub async fn run(self) -> Result<(), BenchError> {
+        match self.command {
+            Command::Apps(args) => crate::apps::run(args).await,
+        }
+    }
+}

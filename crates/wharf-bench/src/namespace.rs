@@ -1,0 +1,79 @@
+//! Throw-away namespaces, one per measured phase, so phases do not see each
+//! other's objects.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::{Api, Client};
+use wharf_testenv::wait::{wait_deleted, wait_for};
+
+use crate::{BENCH_LABEL, BenchError};
+
+/// How long a new namespace may take to get its `default` ServiceAccount.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Creates the namespace `name` with the [`BENCH_LABEL`], and waits until pods
+/// can be created in it (its `default` ServiceAccount exists), so that wait is not
+/// measured.
+pub async fn create(client: &Client, name: &str) -> Result<(), BenchError> {
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(BTreeMap::from([(
+                BENCH_LABEL.to_owned(),
+                "true".to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .map_err(BenchError::kube(format!("creating the namespace {name}")))?;
+    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), name);
+    wait_for(
+        &accounts,
+        "default",
+        "the default ServiceAccount",
+        READY_TIMEOUT,
+        |_| true,
+    )
+    .await
+    .map_err(|source| BenchError::TestEnv {
+        what: format!("preparing the namespace {name}"),
+        source,
+    })?;
+    Ok(())
+}
+
+/// Deletes the namespace and, when `timeout` is given, waits until it and
+/// everything in it is gone (so the next phase runs on a quiet cluster).
+pub async fn delete(
+    client: &Client,
+    name: &str,
+    timeout: Option<Duration>,
+) -> Result<(), BenchError> {
+    let namespaces = Api::<Namespace>::all(client.clone());
+    match namespaces.delete(name, &DeleteParams::background()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+        Err(source) => {
+            return Err(BenchError::Kube {
+                what: format!("deleting the namespace {name}"),
+                source,
+            });
+        }
+    }
+    if let Some(timeout) = timeout {
+        wait_deleted(&namespaces, name, timeout)
+            .await
+            .map_err(|source| BenchError::TestEnv {
+                what: format!("deleting the namespace {name}"),
+                source,
+            })?;
+    }
+    Ok(())
+}
