@@ -3,6 +3,7 @@
 #
 #   hack/bench.sh                      # the App creation benchmark, N=500
 #   hack/bench.sh apps --count 100     # any wharf-bench subcommand and flags
+#   hack/bench.sh api                  # API latency at 500 GET/s and create throughput
 #
 # Builds wharfd and wharf-bench in release mode, then runs wharf-bench against the
 # cluster KUBECONFIG names, or the local cluster if it is already running (and

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::BenchError;
+use crate::api::ApiArgs;
 use crate::apps::AppsArgs;
 
 /// Benchmarks of Wharf against the cluster of `KUBECONFIG` (or the running local
@@ -20,6 +21,9 @@ enum Command {
     /// Creates Apps through Wharf and the same Deployments and Services directly,
     /// and compares how long each takes, with wharfd's peak memory.
     Apps(AppsArgs),
+    /// Reads one App through the API at a fixed rate (latency percentiles), then
+    /// creates Apps through the API as fast as it answers (throughput).
+    Api(ApiArgs),
 }
 
 impl Cli {
@@ -27,6 +31,7 @@ impl Cli {
     pub async fn run(self) -> Result<(), BenchError> {
         match self.command {
             Command::Apps(args) => crate::apps::run(args).await,
+            Command::Api(args) => crate::api::run(args).await,
         }
     }
 }

@@ -89,6 +89,10 @@ pub enum BenchError {
         free: usize,
     },
 
+    /// A request to the Wharf API failed or answered with an error.
+    #[error("{0}")]
+    Api(String),
+
     /// The run was interrupted (Ctrl-C); what it created was deleted.
     #[error("interrupted")]
     Interrupted,

@@ -9,6 +9,7 @@
 //! A benchmark is a measurement: it reports its numbers and how they compare with
 //! the goals, and fails only when it could not measure.
 
+pub mod api;
 pub mod apps;
 pub mod capacity;
 pub mod cli;
