@@ -93,7 +93,7 @@ pub enum BenchError {
     #[error("{0}")]
     Api(String),
 
-    /// The run was interrupted (Ctrl-C); what it created was deleted.
+    /// The run was interrupted (Ctrl-C or SIGTERM); what it created was deleted.
     #[error("interrupted")]
     Interrupted,
 

@@ -18,6 +18,7 @@ mod error;
 pub mod milestone;
 pub mod namespace;
 pub mod progress;
+pub mod signal;
 pub mod wharfd;
 
 pub use error::BenchError;

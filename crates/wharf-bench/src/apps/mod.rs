@@ -25,7 +25,7 @@ use wharf_model::app::App;
 
 use crate::progress::Counter;
 use crate::wharfd::OperatorOptions;
-use crate::{BenchError, capacity, cluster, namespace};
+use crate::{BenchError, capacity, cluster, namespace, signal};
 
 pub use report::Report;
 pub use wharf::{Reconciles, WharfOutcome};
@@ -109,7 +109,7 @@ pub async fn run(args: AppsArgs) -> Result<(), BenchError> {
     };
     let measured = tokio::select! {
         measured = both_sides(client, &cluster.kubeconfig, &args, &settings, &sides) => measured,
-        _ = tokio::signal::ctrl_c() => Err(BenchError::Interrupted),
+        () = signal::interrupted() => Err(BenchError::Interrupted),
     };
     // After an interrupt, clean up without waiting: a second Ctrl-C no longer
     // stops the process.
