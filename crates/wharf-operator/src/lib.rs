@@ -5,6 +5,7 @@
 //! `/readyz` endpoints, and returns when a shutdown signal arrives.
 
 pub mod app;
+mod apply;
 mod client;
 mod config;
 mod context;

@@ -146,16 +146,8 @@ where
         + DeserializeOwned
         + Debug,
 {
-    let name = object.meta().name.clone().unwrap_or_default();
     let api = Api::<K>::namespaced(client.clone(), namespace);
-    let mut value = serde_json::to_value(object).map_err(|source| Error::Serialize {
-        what: format!("{} {name}", K::kind(&())),
-        source,
-    })?;
-    // Server-side apply needs apiVersion and kind in the body; typed objects leave
-    // them out when serialized.
-    value["apiVersion"] = K::api_version(&()).into();
-    value["kind"] = K::kind(&()).into();
+    let (name, value) = crate::apply::apply_body(object)?;
     let params = PatchParams::apply(FIELD_MANAGER).force();
     match api.patch(&name, &params, &Patch::Apply(value)).await {
         Ok(applied) => Ok(applied),

@@ -75,13 +75,7 @@ async fn ssa<K>(api: Api<K>, object: &K) -> Result<K, Error>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
-    let name = object.meta().name.clone().unwrap_or_default();
-    let mut value = serde_json::to_value(object).map_err(|source| Error::Serialize {
-        what: format!("{} {name}", K::kind(&())),
-        source,
-    })?;
-    value["apiVersion"] = K::api_version(&()).into();
-    value["kind"] = K::kind(&()).into();
+    let (name, value) = crate::apply::apply_body(object)?;
     Ok(api
         .patch(
             &name,
