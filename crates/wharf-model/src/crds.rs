@@ -5,10 +5,11 @@ use kube::CustomResourceExt;
 
 use crate::app::App;
 use crate::space::Space;
+use crate::task::Task;
 
 /// All of Wharf's CRDs, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![App::crd(), Space::crd()]
+    vec![App::crd(), Space::crd(), Task::crd()]
 }
 
 /// All CRDs as one multi-document YAML stream, as `wharfd crd` prints it and

@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod crds;
 pub mod duration;
 pub mod space;
+pub mod task;
 pub mod workload;
 
 /// The API group of every Wharf custom resource.

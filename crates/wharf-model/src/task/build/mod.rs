@@ -1,0 +1,1 @@
+//! Pure builders: a Task to the objects it owns.
