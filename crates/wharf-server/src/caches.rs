@@ -11,6 +11,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
 use wharf_model::space::Space;
+use wharf_model::task::Task;
 
 /// Label of every object and pod Wharf manages.
 const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=wharf";
@@ -26,6 +27,8 @@ pub struct Caches {
     pub events: Store<Event>,
     /// Every Space.
     pub spaces: Store<Space>,
+    /// Every Task.
+    pub tasks: Store<Task>,
 }
 
 impl Caches {
@@ -39,6 +42,7 @@ impl Caches {
             ),
             events: reflect(Api::all(client.clone()), watcher::Config::default()),
             spaces: reflect(Api::all(client.clone()), watcher::Config::default()),
+            tasks: reflect(Api::all(client.clone()), watcher::Config::default()),
         }
     }
 
@@ -48,32 +52,30 @@ impl Caches {
         let _ = self.pods.wait_until_ready().await;
         let _ = self.events.wait_until_ready().await;
         let _ = self.spaces.wait_until_ready().await;
+        let _ = self.tasks.wait_until_ready().await;
     }
 
     /// Waits (briefly) until the cache holds `written` or something newer, so a
     /// client that reads right after a write through this server sees its write.
     pub async fn settle_app(&self, written: &App) {
-        let (Some(ns), Some(name)) = (
-            written.metadata.namespace.as_deref(),
-            written.metadata.name.as_deref(),
-        ) else {
-            return;
-        };
-        let version = |app: &App| {
-            app.metadata
-                .resource_version
-                .as_deref()
-                .and_then(|v| v.parse::<u64>().ok())
-        };
-        let Some(target) = version(written) else {
-            return;
-        };
-        settle(|| {
-            self.app(ns, name)
-                .and_then(|a| version(&a))
-                .is_some_and(|v| v >= target)
-        })
-        .await;
+        settle_written(&self.apps, written).await;
+    }
+
+    /// Like [`Caches::settle_app`], for a Task.
+    pub async fn settle_task(&self, written: &Task) {
+        settle_written(&self.tasks, written).await;
+    }
+
+    /// Waits (briefly) until the cache no longer holds the Task.
+    pub async fn settle_task_deleted(&self, namespace: &str, name: &str) {
+        settle(|| self.task(namespace, name).is_none()).await;
+    }
+
+    /// The Task `name` in `namespace`, if cached.
+    pub fn task(&self, namespace: &str, name: &str) -> Option<Task> {
+        self.tasks
+            .get(&ObjectRef::new(name).within(namespace))
+            .map(|t| Task::clone(&t))
     }
 
     /// Waits (briefly) until the cache no longer holds the App.
@@ -108,6 +110,35 @@ where
             .await;
     });
     reader
+}
+
+/// Waits until `store` holds `written` at its resource version or newer.
+async fn settle_written<K>(store: &Store<K>, written: &K)
+where
+    K: Resource<DynamicType = ()> + Clone,
+{
+    let meta = written.meta();
+    let (Some(ns), Some(name)) = (meta.namespace.as_deref(), meta.name.as_deref()) else {
+        return;
+    };
+    let version = |object: &K| {
+        object
+            .meta()
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let Some(target) = version(written) else {
+        return;
+    };
+    let key = ObjectRef::new(name).within(ns);
+    settle(|| {
+        store
+            .get(&key)
+            .and_then(|o| version(&o))
+            .is_some_and(|v| v >= target)
+    })
+    .await;
 }
 
 /// How long a write waits for the cache to catch up before answering anyway.
