@@ -4,21 +4,20 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, ExecAction, HTTPGetAction, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecurityContext,
-    TCPSocketAction,
+    Container, ContainerPort, ExecAction, HTTPGetAction, PodSpec, PodTemplateSpec,
+    Probe as K8sProbe, TCPSocketAction,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::ObjectMeta;
 
-use super::meta::{CONFIG_HASH_ANNOTATION, ChildMeta, selector_labels};
+use super::meta::{CONFIG_HASH_ANNOTATION, ChildMeta, files_object_name, selector_labels};
 use super::service::protocol;
-use super::{files, volumes};
+use super::volumes;
 use crate::app::{AppSpec, Probe};
-use crate::workload::ResourcesSpec;
 use crate::workload::env_build::BuiltEnv;
+use crate::workload::files_mounts;
+use crate::workload::pod::{resources, restricted_container, restricted_pod};
 
 /// Name of the App's container in its pods.
 pub const CONTAINER_NAME: &str = "app";
@@ -42,8 +41,8 @@ pub(super) fn deployment(
     config_hash: &str,
     restricted: bool,
 ) -> Deployment {
-    let (mut pod_volumes, mut mounts) = volumes::mounts(&meta.app, &spec.volumes);
-    if let Some((volume, file_mounts)) = files::mounts(&meta.app, &spec.files) {
+    let (mut pod_volumes, mut mounts) = volumes::mounts(&meta.name, &spec.volumes);
+    if let Some((volume, file_mounts)) = files_mounts(&files_object_name(&meta.name), &spec.files) {
         pod_volumes.push(volume);
         mounts.extend(file_mounts);
     }
@@ -79,12 +78,12 @@ pub(super) fn deployment(
     };
 
     Deployment {
-        metadata: meta.object(&meta.app),
+        metadata: meta.object(&meta.name),
         spec: Some(DeploymentSpec {
             replicas: desired_replicas(spec),
             revision_history_limit: Some(5),
             selector: LabelSelector {
-                match_labels: Some(selector_labels(&meta.app)),
+                match_labels: Some(selector_labels(&meta.name)),
                 ..Default::default()
             },
             template: PodTemplateSpec {
@@ -119,45 +118,6 @@ fn pod_annotations(spec: &AppSpec, config_hash: &str) -> BTreeMap<String, String
         annotations.insert(RESTARTED_AT_ANNOTATION.to_owned(), at.clone());
     }
     annotations
-}
-
-/// The pod side of the `restricted` Pod Security Standard.
-fn restricted_pod() -> PodSecurityContext {
-    PodSecurityContext {
-        run_as_non_root: Some(true),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".into(),
-            localhost_profile: None,
-        }),
-        ..Default::default()
-    }
-}
-
-/// The container side of the `restricted` Pod Security Standard.
-fn restricted_container() -> SecurityContext {
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".into()]),
-            add: None,
-        }),
-        ..Default::default()
-    }
-}
-
-fn resources(spec: &ResourcesSpec) -> ResourceRequirements {
-    let quantities = |map: &BTreeMap<String, String>| {
-        (!map.is_empty()).then(|| {
-            map.iter()
-                .map(|(k, v)| (k.clone(), Quantity(v.clone())))
-                .collect()
-        })
-    };
-    ResourceRequirements {
-        requests: quantities(&spec.requests),
-        limits: quantities(&spec.limits),
-        ..Default::default()
-    }
 }
 
 fn probe(spec: &Probe, first_port: Option<i32>) -> K8sProbe {

@@ -13,12 +13,12 @@ use crate::app::AppSpec;
 pub(super) fn autoscaler(meta: &ChildMeta, spec: &AppSpec) -> Option<HorizontalPodAutoscaler> {
     let autoscale = spec.autoscale.as_ref().filter(|_| !spec.paused)?;
     Some(HorizontalPodAutoscaler {
-        metadata: meta.object(&meta.app),
+        metadata: meta.object(&meta.name),
         spec: HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
                 kind: "Deployment".into(),
-                name: meta.app.clone(),
+                name: meta.name.clone(),
             },
             min_replicas: Some(autoscale.min),
             max_replicas: autoscale.max,

@@ -45,7 +45,7 @@ pub(super) fn ingress(
             .into(),
             backend: IngressBackend {
                 service: Some(IngressServiceBackend {
-                    name: meta.app.clone(),
+                    name: meta.name.clone(),
                     port: Some(ServiceBackendPort {
                         number: Some(*port),
                         name: None,
@@ -56,7 +56,7 @@ pub(super) fn ingress(
         })
         .collect();
 
-    let mut metadata = meta.object(&meta.app);
+    let mut metadata = meta.object(&meta.name);
     let mut tls = None;
     if let Some(wanted) = &spec.tls {
         let annotation = match (
@@ -75,7 +75,7 @@ pub(super) fn ingress(
         }
         tls = Some(vec![IngressTLS {
             hosts: Some(spec.hosts.clone()),
-            secret_name: Some(tls_secret_name(&meta.app)),
+            secret_name: Some(tls_secret_name(&meta.name)),
         }]);
     }
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -2,11 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::Resource;
-use kube::api::ObjectMeta;
+use k8s_openapi::api::core::v1::ConfigMap;
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
@@ -36,74 +32,11 @@ pub fn selector_labels(app: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(APP_LABEL.to_owned(), app.to_owned())])
 }
 
-/// What every child of one App shares.
-pub(super) struct ChildMeta {
-    pub app: String,
-    pub namespace: String,
-    owner: OwnerReference,
-}
+pub(super) use crate::workload::ChildMeta;
 
-impl ChildMeta {
-    pub fn of(app: &App) -> Result<Self, BuildError> {
-        let name = app
-            .metadata
-            .name
-            .clone()
-            .ok_or(BuildError::MissingMetadata("name"))?;
-        let namespace = app
-            .metadata
-            .namespace
-            .clone()
-            .ok_or(BuildError::MissingMetadata("namespace"))?;
-        let owner = app
-            .controller_owner_ref(&())
-            .ok_or(BuildError::MissingMetadata("uid"))?;
-        Ok(Self {
-            app: name,
-            namespace,
-            owner,
-        })
-    }
-
-    /// Labels of every child and pod.
-    pub fn labels(&self) -> BTreeMap<String, String> {
-        let mut labels = selector_labels(&self.app);
-        labels.insert("app.kubernetes.io/name".into(), self.app.clone());
-        labels.insert("app.kubernetes.io/managed-by".into(), "wharf".into());
-        labels
-    }
-
-    /// Metadata of a child named `name`, owned by the App.
-    pub fn object(&self, name: &str) -> ObjectMeta {
-        ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some(self.namespace.clone()),
-            labels: Some(self.labels()),
-            owner_references: Some(vec![self.owner.clone()]),
-            ..ObjectMeta::default()
-        }
-    }
-
-    pub fn config_map(&self, name: &str, data: BTreeMap<String, String>) -> ConfigMap {
-        ConfigMap {
-            metadata: self.object(name),
-            data: Some(data),
-            ..ConfigMap::default()
-        }
-    }
-
-    pub fn secret(&self, name: &str, data: BTreeMap<String, String>) -> Secret {
-        Secret {
-            metadata: self.object(name),
-            type_: Some("Opaque".into()),
-            data: Some(
-                data.into_iter()
-                    .map(|(k, v)| (k, ByteString(v.into_bytes())))
-                    .collect(),
-            ),
-            ..Secret::default()
-        }
-    }
+/// The shared metadata of `app`'s children.
+pub(super) fn child_meta(app: &App) -> Result<ChildMeta, BuildError> {
+    ChildMeta::of(app, APP_LABEL).map_err(|e| BuildError::MissingMetadata(e.0))
 }
 
 /// A hash of everything the pods read from ConfigMaps and Secrets Wharf writes.

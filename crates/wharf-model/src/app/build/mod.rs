@@ -5,7 +5,6 @@
 //! apply. Nothing here talks to a cluster.
 
 mod deployment;
-mod files;
 mod hpa;
 mod ingress;
 mod meta;
@@ -28,6 +27,7 @@ pub use volumes::claim_name;
 
 use super::App;
 use crate::workload::env_build::{EnvError, build_env};
+use crate::workload::files_config_map;
 use crate::workload::substitute::BuiltIns;
 
 /// Settings of the operator that shape every App's children.
@@ -85,14 +85,14 @@ pub fn build(
     generated: &BTreeMap<String, String>,
     defaults: &Defaults,
 ) -> Result<AppChildren, BuildError> {
-    let meta = meta::ChildMeta::of(app)?;
+    let meta = meta::child_meta(app)?;
     let spec = &app.spec;
     let built_ins = BuiltIns {
         host: spec.hosts.first().cloned().unwrap_or_default(),
-        app: meta.app.clone(),
+        app: meta.name.clone(),
         namespace: meta.namespace.clone(),
     };
-    let env_name = env_object_name(&meta.app);
+    let env_name = env_object_name(&meta.name);
     let env = build_env(
         &spec.env,
         &spec.env_from,
@@ -105,7 +105,7 @@ pub fn build(
     let env_config_map =
         (!env.config.is_empty()).then(|| meta.config_map(&env_name, env.config.clone()));
     let env_secret = (!env.secret.is_empty()).then(|| meta.secret(&env_name, env.secret.clone()));
-    let files_config_map = files::config_map(&meta, &spec.files);
+    let files_config_map = files_config_map(&meta, &files_object_name(&meta.name), &spec.files);
     let config_hash = meta::content_hash(&env.config, &env.secret, files_config_map.as_ref());
     let claims = volumes::claims(&meta, &spec.volumes);
     let (ingress, urls) = match ingress::ingress(&meta, spec, defaults) {

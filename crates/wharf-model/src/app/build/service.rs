@@ -20,10 +20,10 @@ pub(super) fn service(meta: &ChildMeta, spec: &AppSpec) -> Option<Service> {
         return None;
     }
     Some(Service {
-        metadata: meta.object(&meta.app),
+        metadata: meta.object(&meta.name),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
-            selector: Some(selector_labels(&meta.app)),
+            selector: Some(selector_labels(&meta.name)),
             ports: Some(
                 spec.ports
                     .iter()

@@ -29,7 +29,7 @@ pub(super) fn claims(meta: &ChildMeta, volumes: &[VolumeSpec]) -> Vec<Persistent
     volumes
         .iter()
         .map(|volume| PersistentVolumeClaim {
-            metadata: meta.object(&claim_name(&meta.app, &volume.name)),
+            metadata: meta.object(&claim_name(&meta.name, &volume.name)),
             spec: Some(PersistentVolumeClaimSpec {
                 access_modes: Some(vec![access_mode(volume.access_mode).into()]),
                 storage_class_name: volume.storage_class.clone(),

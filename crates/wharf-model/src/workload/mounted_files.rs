@@ -1,11 +1,10 @@
-//! The ConfigMap behind an App's mounted files, and how the pod mounts them.
+//! The ConfigMap behind a workload's mounted files, and how its pod mounts them.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapVolumeSource, Volume, VolumeMount};
 
-use super::meta::{ChildMeta, files_object_name};
-use crate::workload::FileSpec;
+use super::{ChildMeta, FileSpec};
 
 /// Name of the pod volume that carries the files.
 const FILES_VOLUME: &str = "wharf-files";
@@ -28,7 +27,8 @@ fn key(index: usize, file: &FileSpec) -> String {
     format!("{index}-{clean}")
 }
 
-pub(super) fn config_map(meta: &ChildMeta, files: &[FileSpec]) -> Option<ConfigMap> {
+/// The ConfigMap `name` holding the files, when there are any.
+pub fn files_config_map(meta: &ChildMeta, name: &str, files: &[FileSpec]) -> Option<ConfigMap> {
     if files.is_empty() {
         return None;
     }
@@ -37,19 +37,19 @@ pub(super) fn config_map(meta: &ChildMeta, files: &[FileSpec]) -> Option<ConfigM
         .enumerate()
         .map(|(i, file)| (key(i, file), file.content.clone()))
         .collect();
-    Some(meta.config_map(&files_object_name(&meta.app), data))
+    Some(meta.config_map(name, data))
 }
 
 /// The pod volume and the container's mounts: each file is mounted at its own path
 /// with `subPath`, so files in different folders share one ConfigMap.
-pub(super) fn mounts(app: &str, files: &[FileSpec]) -> Option<(Volume, Vec<VolumeMount>)> {
+pub fn files_mounts(config_map: &str, files: &[FileSpec]) -> Option<(Volume, Vec<VolumeMount>)> {
     if files.is_empty() {
         return None;
     }
     let volume = Volume {
         name: FILES_VOLUME.into(),
         config_map: Some(ConfigMapVolumeSource {
-            name: files_object_name(app),
+            name: config_map.to_owned(),
             ..Default::default()
         }),
         ..Default::default()

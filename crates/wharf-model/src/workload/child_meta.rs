@@ -1,0 +1,92 @@
+//! Names, labels and owner references shared by every child of one workload (an App
+//! or a Task).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::Resource;
+use kube::api::ObjectMeta;
+
+/// The owner was not read from the API server, so it lacks the named metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the object has no {0}; only objects read from the API server can be built")]
+pub struct MissingMetadata(pub &'static str);
+
+/// What every child of one workload shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChildMeta {
+    /// The workload's name.
+    pub name: String,
+    /// The workload's namespace, which is every child's.
+    pub namespace: String,
+    /// The label whose value is the workload's name, e.g. `wharf.dev/app`.
+    pub owner_label: &'static str,
+    owner: OwnerReference,
+}
+
+impl ChildMeta {
+    /// The shared metadata of `owner`'s children, labelled with `owner_label`.
+    pub fn of<K: Resource<DynamicType = ()>>(
+        owner: &K,
+        owner_label: &'static str,
+    ) -> Result<Self, MissingMetadata> {
+        let meta = owner.meta();
+        Ok(Self {
+            name: meta.name.clone().ok_or(MissingMetadata("name"))?,
+            namespace: meta.namespace.clone().ok_or(MissingMetadata("namespace"))?,
+            owner_label,
+            owner: owner
+                .controller_owner_ref(&())
+                .ok_or(MissingMetadata("uid"))?,
+        })
+    }
+
+    /// The minimal labels that select the workload's pods.
+    pub fn selector_labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(self.owner_label.to_owned(), self.name.clone())])
+    }
+
+    /// Labels of every child and pod.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels = self.selector_labels();
+        labels.insert("app.kubernetes.io/name".into(), self.name.clone());
+        labels.insert("app.kubernetes.io/managed-by".into(), "wharf".into());
+        labels
+    }
+
+    /// Metadata of a child named `name`, controlled by the workload.
+    pub fn object(&self, name: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(self.labels()),
+            owner_references: Some(vec![self.owner.clone()]),
+            ..ObjectMeta::default()
+        }
+    }
+
+    /// A ConfigMap child.
+    pub fn config_map(&self, name: &str, data: BTreeMap<String, String>) -> ConfigMap {
+        ConfigMap {
+            metadata: self.object(name),
+            data: Some(data),
+            ..ConfigMap::default()
+        }
+    }
+
+    /// An Opaque Secret child.
+    pub fn secret(&self, name: &str, data: BTreeMap<String, String>) -> Secret {
+        Secret {
+            metadata: self.object(name),
+            type_: Some("Opaque".into()),
+            data: Some(
+                data.into_iter()
+                    .map(|(k, v)| (k, ByteString(v.into_bytes())))
+                    .collect(),
+            ),
+            ..Secret::default()
+        }
+    }
+}
