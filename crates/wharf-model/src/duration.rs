@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Why a duration could not be read.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("'{0}' is not a duration such as 30s, 15m, 72h, 7d or 1h30m")]
 pub struct InvalidDuration(pub String);
 

@@ -55,7 +55,14 @@ mod tests {
 
     #[test]
     fn plain_relative_names_are_accepted() {
-        for name in ["a", "report.csv", "out/2024/run.bag", "..hidden", "a..b", "ünï cødé"] {
+        for name in [
+            "a",
+            "report.csv",
+            "out/2024/run.bag",
+            "..hidden",
+            "a..b",
+            "ünï cødé",
+        ] {
             assert_eq!(validate_result_name(name), Ok(()), "{name}");
         }
     }
