@@ -10,6 +10,7 @@ mod extract;
 mod metrics;
 pub mod openapi;
 mod routes;
+pub mod results;
 mod state;
 mod wait;
 
