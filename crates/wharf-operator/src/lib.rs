@@ -13,6 +13,8 @@ mod error;
 mod http;
 mod metrics;
 pub mod space;
+pub mod task;
+mod workload;
 
 pub use client::rate_limited_client;
 pub use config::OperatorConfig;

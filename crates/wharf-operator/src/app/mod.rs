@@ -4,9 +4,7 @@
 mod children;
 mod defaults;
 mod expiry;
-mod generated;
 mod reconcile;
-mod references;
 mod status;
 
 use std::future::Future;

@@ -10,13 +10,14 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 use tracing::instrument;
-use wharf_model::app::build::{Defaults, build};
+use wharf_model::app::build::{Defaults, build, env_object_name};
 use wharf_model::app::{App, AppPhase};
 use wharf_model::space::PodSecurityLevel;
 
 use super::children::{ApplyError, ChildStores, apply_all};
 use super::status::{Outcome, compute, write};
-use super::{RESYNC, RETRY_PROBLEM, expiry, generated, references};
+use super::{RESYNC, RETRY_PROBLEM, expiry};
+use crate::workload::{generated, references};
 use crate::{Context, Error};
 
 const KIND: &str = "App";
@@ -113,7 +114,8 @@ async fn reconcile_app(app: &App, ctx: &AppContext) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
 
-    let missing = references::missing(client, app).await?;
+    let ns = app.namespace().unwrap_or_default();
+    let missing = references::missing(client, &ns, &app.spec.env, &app.spec.env_from).await?;
     let outcome = if !missing.is_empty() {
         Outcome::Problem {
             reason: "MissingReference",
@@ -124,7 +126,14 @@ async fn reconcile_app(app: &App, ctx: &AppContext) -> Result<Action, Error> {
             ),
         }
     } else {
-        let generated = generated::values(&ctx.stores, client, app).await?;
+        let generated = generated::values(
+            &ctx.stores.secrets,
+            client,
+            &ns,
+            &env_object_name(&app.name_any()),
+            &app.spec.env,
+        )
+        .await?;
         let space = super::defaults::space_of(app, &ctx.spaces);
         let app = super::defaults::with_space_defaults(app, space.as_deref());
         let defaults = Defaults {

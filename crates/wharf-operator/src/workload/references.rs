@@ -1,20 +1,25 @@
-//! Checks that the Secrets and ConfigMaps an App refers to exist, so a missing one is
-//! reported on the App instead of leaving pods that cannot start.
+//! Checks that the Secrets and ConfigMaps a workload refers to exist, so a missing
+//! one is reported on the workload instead of leaving pods that cannot start.
 
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::{Api, Client, ResourceExt};
-use wharf_model::app::App;
+use kube::{Api, Client};
+use wharf_model::workload::{EnvFromSource, EnvVar};
 
 use crate::Error;
 
-/// What the App refers to that is not there, in words, e.g. `Secret db (key url)`.
-pub async fn missing(client: &Client, app: &App) -> Result<Vec<String>, Error> {
-    let ns = app.namespace().unwrap_or_default();
+/// What the workload's environment in namespace `ns` refers to that is not there,
+/// in words, e.g. `key url in Secret db`.
+pub async fn missing(
+    client: &Client,
+    ns: &str,
+    env: &[EnvVar],
+    env_from: &[EnvFromSource],
+) -> Result<Vec<String>, Error> {
     let mut secret_keys: BTreeSet<(String, Option<String>)> = BTreeSet::new();
     let mut config_keys: BTreeSet<(String, Option<String>)> = BTreeSet::new();
-    for var in &app.spec.env {
+    for var in env {
         if let Some(r) = &var.secret_ref {
             secret_keys.insert((r.name.clone(), Some(r.key.clone())));
         }
@@ -22,7 +27,7 @@ pub async fn missing(client: &Client, app: &App) -> Result<Vec<String>, Error> {
             config_keys.insert((r.name.clone(), Some(r.key.clone())));
         }
     }
-    for source in &app.spec.env_from {
+    for source in env_from {
         if let Some(name) = &source.secret {
             secret_keys.insert((name.clone(), None));
         }
@@ -32,7 +37,7 @@ pub async fn missing(client: &Client, app: &App) -> Result<Vec<String>, Error> {
     }
 
     let mut missing = Vec::new();
-    let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
+    let secrets = Api::<Secret>::namespaced(client.clone(), ns);
     for (name, key) in secret_keys {
         let found = secrets.get_opt(&name).await?;
         let has_key = |s: &Secret, k: &str| {
@@ -47,7 +52,7 @@ pub async fn missing(client: &Client, app: &App) -> Result<Vec<String>, Error> {
             _ => {}
         }
     }
-    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
     for (name, key) in config_keys {
         let found = config_maps.get_opt(&name).await?;
         let has_key = |c: &ConfigMap, k: &str| {

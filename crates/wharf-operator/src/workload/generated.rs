@@ -1,28 +1,23 @@
-//! Generated secret values: made once, then read back from the App's env Secret on
-//! every reconcile, so they stay the same across reconciles and App updates.
+//! Generated secret values: made once, then read back from the workload's env Secret
+//! on every reconcile, so they stay the same across reconciles and updates.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::runtime::reflector::ObjectRef;
-use kube::{Api, ResourceExt};
+use kube::Api;
+use kube::runtime::reflector::{ObjectRef, Store};
 use rand::Rng;
 use rand::distr::{Alphanumeric, SampleString};
-use wharf_model::app::App;
-use wharf_model::app::build::env_object_name;
 use wharf_model::workload::env_build::missing_generated;
-use wharf_model::workload::{GenerateSpec, GeneratedCharset};
+use wharf_model::workload::{EnvVar, GenerateSpec, GeneratedCharset};
 
-use super::ChildStores;
 use crate::Error;
 
-fn generated_from(secret: Option<&Secret>, app: &App) -> BTreeMap<String, String> {
+fn generated_from(secret: Option<&Secret>, env: &[EnvVar]) -> BTreeMap<String, String> {
     let Some(data) = secret.and_then(|s| s.data.as_ref()) else {
         return BTreeMap::new();
     };
-    app.spec
-        .env
-        .iter()
+    env.iter()
         .filter(|var| var.secret.is_some())
         .filter_map(|var| {
             let bytes = data.get(&var.name)?;
@@ -43,29 +38,30 @@ pub fn generate(spec: &GenerateSpec) -> String {
     }
 }
 
-/// The generated values of `app`, by variable name: those it already has, and new
+/// The generated values of a workload's `env`, by variable name: those its env
+/// Secret `secret_name` in `ns` already has (read from `secrets`, a cache), and new
 /// ones for variables that have none yet.
 pub async fn values(
-    stores: &ChildStores,
+    secrets: &Store<Secret>,
     client: &kube::Client,
-    app: &App,
+    ns: &str,
+    secret_name: &str,
+    env: &[EnvVar],
 ) -> Result<BTreeMap<String, String>, Error> {
-    if app.spec.env.iter().all(|var| var.secret.is_none()) {
+    if env.iter().all(|var| var.secret.is_none()) {
         return Ok(BTreeMap::new());
     }
-    let ns = app.namespace().unwrap_or_default();
-    let name = env_object_name(&app.name_any());
-    let cached = stores.secrets.get(&ObjectRef::new(&name).within(&ns));
-    let mut values = generated_from(cached.as_deref(), app);
-    if !missing_generated(&app.spec.env, &values).is_empty() {
+    let cached = secrets.get(&ObjectRef::new(secret_name).within(ns));
+    let mut values = generated_from(cached.as_deref(), env);
+    if !missing_generated(env, &values).is_empty() {
         // The cache may lag a Secret written moments ago: ask the API server before
         // making new values, or a value could change under running pods.
-        let fresh = Api::<Secret>::namespaced(client.clone(), &ns)
-            .get_opt(&name)
+        let fresh = Api::<Secret>::namespaced(client.clone(), ns)
+            .get_opt(secret_name)
             .await?;
-        values = generated_from(fresh.as_ref(), app);
+        values = generated_from(fresh.as_ref(), env);
     }
-    let new: Vec<(String, String)> = missing_generated(&app.spec.env, &values)
+    let new: Vec<(String, String)> = missing_generated(env, &values)
         .into_iter()
         .map(|(name, spec)| (name.to_owned(), generate(spec)))
         .collect();
