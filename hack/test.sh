@@ -31,6 +31,12 @@ else
   echo "[test] cluster up in $((SECONDS - start))s" >&2
 fi
 
+# The S3 result-store tests run against moto, installed into the cache once per
+# machine; the tests find it through WHARF_MOTO_SERVER.
+WHARF_MOTO_SERVER="$(hack/moto/install.sh | tail -n 1)"
+export WHARF_MOTO_SERVER
+echo "[test] moto S3 server: $WHARF_MOTO_SERVER" >&2
+
 hack/check-loopback.sh
 start=$SECONDS
 cargo test --workspace --no-fail-fast

@@ -5,11 +5,12 @@
 //! crate finds that cluster ([`client`]), gives every test a namespace of its own that
 //! is deleted afterwards ([`with_temp_ns`]), and waits for objects to reach a state
 //! with a timeout that fails with what was awaited and the last state seen
-//! ([`wait`]).
+//! ([`wait`]). [`moto`] runs an S3 server for tests of S3-backed storage.
 
 mod cluster;
 mod crds;
 mod error;
+pub mod moto;
 mod namespace;
 pub mod wait;
 
