@@ -1,9 +1,15 @@
 //! The HTTP API's request and response types, shared by the server and the CLI.
 
+mod dotenv;
 mod selector;
+mod tasks;
 mod types;
 mod validate;
+mod validate_task;
 
+pub use dotenv::{DotenvError, parse_dotenv};
 pub use selector::{SelectorError, parse_label_selector};
+pub use tasks::*;
 pub use types::*;
 pub use validate::{FieldError, validate_app};
+pub use validate_task::{validate_task, validate_task_name};

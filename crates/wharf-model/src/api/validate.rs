@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::app::{AppSpec, MAX_APP_NAME};
 use crate::duration::parse_duration;
+use crate::workload::{EnvVar, ResourcesSpec};
 
 /// One invalid field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +18,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An error of `field`.
+    pub(super) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
@@ -25,7 +27,7 @@ impl FieldError {
     }
 }
 
-fn is_dns_label(s: &str, max: usize, letter_first: bool) -> bool {
+pub(super) fn is_dns_label(s: &str, max: usize, letter_first: bool) -> bool {
     let bytes = s.as_bytes();
     !s.is_empty()
         && s.len() <= max
@@ -40,7 +42,7 @@ fn is_dns_label(s: &str, max: usize, letter_first: bool) -> bool {
         && bytes[bytes.len() - 1] != b'-'
 }
 
-fn is_env_name(s: &str) -> bool {
+pub(super) fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -107,9 +109,7 @@ pub fn validate_app_name(name: &str) -> Option<FieldError> {
 /// Every problem of an App's name and spec, in field order (empty when valid).
 pub fn validate_app(name: &str, spec: &AppSpec) -> Vec<FieldError> {
     let mut errors: Vec<FieldError> = validate_app_name(name).into_iter().collect();
-    if !is_image(&spec.image) {
-        errors.push(FieldError::new("spec.image", format!("'{}' is not an image reference such as nginx:1.27 or registry.example.com/team/app@sha256:…", spec.image)));
-    }
+    check_image(&spec.image, &mut errors);
     if let Some(replicas) = spec.replicas
         && !(0..=1000).contains(&replicas)
     {
@@ -168,47 +168,8 @@ pub fn validate_app(name: &str, spec: &AppSpec) -> Vec<FieldError> {
             "hosts need at least one port to route to",
         ));
     }
-    let mut env_names = BTreeSet::new();
-    for (i, var) in spec.env.iter().enumerate() {
-        if !is_env_name(&var.name) {
-            errors.push(FieldError::new(
-                format!("spec.env[{i}].name"),
-                format!("'{}' is not an environment variable name", var.name),
-            ));
-        } else if !env_names.insert(var.name.as_str()) {
-            errors.push(FieldError::new(
-                format!("spec.env[{i}].name"),
-                format!("{} is set twice", var.name),
-            ));
-        }
-        let sources = [
-            var.value.is_some(),
-            var.secret.is_some(),
-            var.secret_ref.is_some(),
-            var.config_map_ref.is_some(),
-        ];
-        if sources.iter().filter(|s| **s).count() != 1 {
-            errors.push(FieldError::new(
-                format!("spec.env[{i}]"),
-                "set exactly one of value, secret, secretRef and configMapRef",
-            ));
-        }
-    }
-    if let Some(resources) = &spec.resources {
-        for (section, map) in [
-            ("requests", &resources.requests),
-            ("limits", &resources.limits),
-        ] {
-            for (key, value) in map {
-                if !is_quantity(value) {
-                    errors.push(FieldError::new(
-                        format!("spec.resources.{section}.{key}"),
-                        format!("'{value}' is not a quantity such as 250m, 2 or 512Mi"),
-                    ));
-                }
-            }
-        }
-    }
+    check_env(&spec.env, &mut errors);
+    check_resources(spec.resources.as_ref(), &mut errors);
     for (i, volume) in spec.volumes.iter().enumerate() {
         if !is_dns_label(&volume.name, 63, false) {
             errors.push(FieldError::new(
@@ -235,6 +196,63 @@ pub fn validate_app(name: &str, spec: &AppSpec) -> Vec<FieldError> {
         errors.push(FieldError::new("spec.expiresAfter", error.to_string()));
     }
     errors
+}
+
+/// Checks a workload's container image reference.
+pub(super) fn check_image(image: &str, errors: &mut Vec<FieldError>) {
+    if !is_image(image) {
+        errors.push(FieldError::new("spec.image", format!("'{image}' is not an image reference such as nginx:1.27 or registry.example.com/team/app@sha256:…")));
+    }
+}
+
+/// Checks a workload's environment variables: valid, unique names, and exactly one
+/// source each. Shared by Apps and Tasks, which declare them alike.
+pub(super) fn check_env(env: &[EnvVar], errors: &mut Vec<FieldError>) {
+    let mut env_names = BTreeSet::new();
+    for (i, var) in env.iter().enumerate() {
+        if !is_env_name(&var.name) {
+            errors.push(FieldError::new(
+                format!("spec.env[{i}].name"),
+                format!("'{}' is not an environment variable name", var.name),
+            ));
+        } else if !env_names.insert(var.name.as_str()) {
+            errors.push(FieldError::new(
+                format!("spec.env[{i}].name"),
+                format!("{} is set twice", var.name),
+            ));
+        }
+        let sources = [
+            var.value.is_some(),
+            var.secret.is_some(),
+            var.secret_ref.is_some(),
+            var.config_map_ref.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            errors.push(FieldError::new(
+                format!("spec.env[{i}]"),
+                "set exactly one of value, secret, secretRef and configMapRef",
+            ));
+        }
+    }
+}
+
+/// Checks that every request and limit is a quantity.
+pub(super) fn check_resources(resources: Option<&ResourcesSpec>, errors: &mut Vec<FieldError>) {
+    if let Some(resources) = resources {
+        for (section, map) in [
+            ("requests", &resources.requests),
+            ("limits", &resources.limits),
+        ] {
+            for (key, value) in map {
+                if !is_quantity(value) {
+                    errors.push(FieldError::new(
+                        format!("spec.resources.{section}.{key}"),
+                        format!("'{value}' is not a quantity such as 250m, 2 or 512Mi"),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
