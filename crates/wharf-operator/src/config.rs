@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use k8s_openapi::NamespaceResourceScope;
 use kube::{Api, Client, Resource};
 use wharf_model::app::build::Defaults;
+use wharf_model::task::build::TaskDefaults;
+
+use crate::task::callback::CallbackPolicy;
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -15,6 +18,14 @@ pub struct OperatorConfig {
     pub metrics_addr: SocketAddr,
     /// Defaults that shape every App's children.
     pub app_defaults: Defaults,
+    /// Settings that shape every Task's children (the collector's image and the
+    /// API URL it uploads to).
+    pub task_defaults: TaskDefaults,
+    /// Which addresses Task callbacks may reach.
+    pub callback_policy: CallbackPolicy,
+    /// The Wharf API's public base URL, so callbacks carry absolute download URLs;
+    /// paths only when unset.
+    pub api_public_url: Option<String>,
     /// Watch only this namespace (one shard of a namespace-sharded operator, or a
     /// test's own namespace); all namespaces when unset.
     pub namespace: Option<String>,
@@ -28,6 +39,9 @@ impl Default for OperatorConfig {
             concurrency: 16,
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
             app_defaults: Defaults::default(),
+            task_defaults: TaskDefaults::default(),
+            callback_policy: CallbackPolicy::default(),
+            api_public_url: None,
             namespace: None,
             space_selector: None,
         }

@@ -61,12 +61,13 @@ pub async fn run(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let apps = app::run(context.clone(), ready, stopping(stop_rx.clone()));
-    let spaces = space::run(context, stopping(stop_rx.clone()));
+    let spaces = space::run(context.clone(), stopping(stop_rx.clone()));
+    let tasks = task::run(context, stopping(stop_rx.clone()));
     let signal = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     };
-    tokio::join!(apps, spaces, signal);
+    tokio::join!(apps, spaces, tasks, signal);
     let _ = server.await;
     Ok(())
 }

@@ -34,7 +34,11 @@ pub fn reflect_spaces(client: &Client) -> Store<Space> {
 
 /// The Space whose namespace the App is in, if any.
 pub fn space_of(app: &App, spaces: &Store<Space>) -> Option<std::sync::Arc<Space>> {
-    let namespace = app.namespace().unwrap_or_default();
+    space_in(&app.namespace().unwrap_or_default(), spaces)
+}
+
+/// The Space that owns `namespace`, if any.
+pub fn space_in(namespace: &str, spaces: &Store<Space>) -> Option<std::sync::Arc<Space>> {
     spaces
         .state()
         .into_iter()

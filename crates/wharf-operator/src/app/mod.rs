@@ -20,6 +20,7 @@ use kube::runtime::watcher;
 use wharf_model::app::App;
 
 pub use children::ChildStores;
+pub(crate) use defaults::{reflect_spaces, space_in};
 
 use crate::Context;
 use crate::http::Readiness;
