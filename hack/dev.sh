@@ -35,7 +35,11 @@ cat >&2 <<MSG
     export KUBECONFIG=$KUBECONFIG PATH=$PWD/target/debug:$bin:\$PATH
     wharf login --server http://$listen --namespace dev --token "\$(kubectl -n dev create token developer)"
     wharf apps deploy hello --image nginx:1.27 --port http:80 --host hello.example.com
+    wharf tasks run --image busybox:1.37 --wait -- sh -c 'echo hi > /results/hi.txt'
     curl -H "Authorization: Bearer \$(kubectl -n dev create token developer)" http://$listen/v1/namespaces/dev/apps
   Stop with Ctrl-C; stop the cluster with: make cluster-down
 MSG
-exec target/debug/wharfd all --listen "$listen" --metrics-addr 127.0.0.1:9090
+# On a developer machine callbacks may reach local receivers; in a cluster the
+# operator refuses loopback and private addresses unless told otherwise.
+exec target/debug/wharfd all --listen "$listen" --metrics-addr 127.0.0.1:9090 \
+  --collector-api-url "http://$listen" --callback-allow-cidr 127.0.0.0/8,::1/128

@@ -1,12 +1,15 @@
 //! The command line of `wharfd`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use wharf_model::app::build::Defaults;
+use wharf_model::task::build::TaskDefaults;
 use wharf_operator::OperatorConfig;
-use wharf_server::{AuthMode, ServerConfig};
+use wharf_operator::task::callback::CallbackPolicy;
+use wharf_server::{AuthMode, S3Config, ServerConfig, StoreConfig};
 
 use crate::logging::LogFormat;
 
@@ -45,6 +48,8 @@ enum Command {
     Crd,
     /// Print the HTTP API's OpenAPI 3 document as JSON.
     Openapi,
+    /// Upload a Task's result files to the Wharf API (the sidecar of a Task's pod).
+    Collect(crate::collect::CollectArgs),
 }
 
 /// Settings of the operator.
@@ -78,6 +83,36 @@ struct OperatorArgs {
     /// Reconcile only the Spaces with these labels (one shard); all when unset.
     #[arg(long, env = "WHARF_SPACE_SELECTOR")]
     space_selector: Option<String>,
+
+    /// The image Task pods run `wharfd collect` from (Wharf's own image).
+    #[arg(long, env = "WHARF_COLLECTOR_IMAGE")]
+    collector_image: Option<String>,
+
+    /// The Wharf API's URL as Task pods reach it, for uploading result files.
+    #[arg(
+        long,
+        default_value = "http://wharf.wharf-system.svc:8080",
+        env = "WHARF_COLLECTOR_API_URL"
+    )]
+    collector_api_url: String,
+
+    /// Seconds a Task's collector gets to upload after the Task's container exits.
+    #[arg(long, default_value_t = 600, env = "WHARF_UPLOAD_GRACE_SECONDS")]
+    upload_grace_seconds: i64,
+
+    /// The Wharf API's public base URL, so callbacks carry absolute download URLs.
+    #[arg(long, env = "WHARF_API_PUBLIC_URL")]
+    api_public_url: Option<String>,
+
+    /// Address ranges Task callbacks may reach although they are loopback,
+    /// link-local or private (comma-separated CIDRs, e.g. `10.20.0.0/16`).
+    #[arg(long, value_delimiter = ',', env = "WHARF_CALLBACK_ALLOW_CIDR")]
+    callback_allow_cidr: Vec<ipnet::IpNet>,
+
+    /// More ranges Task callbacks must not reach: the cluster's pod and service
+    /// ranges when they are public addresses (comma-separated CIDRs).
+    #[arg(long, value_delimiter = ',', env = "WHARF_CALLBACK_DENY_CIDR")]
+    callback_deny_cidr: Vec<ipnet::IpNet>,
 }
 
 /// Settings of the HTTP API.
@@ -91,19 +126,72 @@ struct ServerArgs {
     /// permissions. Only allowed on a loopback address; for a developer machine.
     #[arg(long, env = "WHARF_INSECURE_NO_AUTH")]
     insecure_no_auth: bool,
+
+    /// Directory that keeps Task result files (default
+    /// `$XDG_DATA_HOME/wharf/results`, or `~/.local/share/wharf/results`).
+    #[arg(long, env = "WHARF_RESULTS_DIR", conflicts_with = "results_s3_url")]
+    results_dir: Option<PathBuf>,
+
+    /// Keep Task result files in this S3-compatible bucket instead:
+    /// `http(s)://host[:port]/bucket`, e.g. `https://s3.eu-west-1.amazonaws.com/results`.
+    #[arg(
+        long,
+        env = "WHARF_RESULTS_S3_URL",
+        requires = "results_s3_credentials_secret"
+    )]
+    results_s3_url: Option<String>,
+
+    /// The region S3 requests are signed for (default: the AWS URL's, else us-east-1).
+    #[arg(long, env = "WHARF_RESULTS_S3_REGION", requires = "results_s3_url")]
+    results_s3_region: Option<String>,
+
+    /// The Secret, as `namespace/name`, whose keys `accessKeyId` and
+    /// `secretAccessKey` open the bucket; read once at start.
+    #[arg(
+        long,
+        env = "WHARF_RESULTS_S3_CREDENTIALS_SECRET",
+        requires = "results_s3_url"
+    )]
+    results_s3_credentials_secret: Option<String>,
 }
 
 impl ServerArgs {
-    fn config(&self) -> ServerConfig {
-        ServerConfig {
+    async fn config(&self, client: &kube::Client) -> anyhow::Result<ServerConfig> {
+        Ok(ServerConfig {
             addr: self.listen,
             auth: if self.insecure_no_auth {
                 AuthMode::Disabled
             } else {
                 AuthMode::Kubernetes
             },
-        }
+            results: self.results_config(client).await?,
+        })
     }
+
+    async fn results_config(&self, client: &kube::Client) -> anyhow::Result<StoreConfig> {
+        let (Some(url), Some(secret)) = (&self.results_s3_url, &self.results_s3_credentials_secret)
+        else {
+            let dir = match &self.results_dir {
+                Some(dir) => dir.clone(),
+                None => default_results_dir()?,
+            };
+            return Ok(StoreConfig::Local { dir });
+        };
+        let s3 = S3Config::from_secret(client, url, self.results_s3_region.as_deref(), secret)
+            .await
+            .context("configuring the S3 result store")?;
+        Ok(StoreConfig::S3(s3))
+    }
+}
+
+/// `$XDG_DATA_HOME/wharf/results`, or `~/.local/share/wharf/results`.
+fn default_results_dir() -> anyhow::Result<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(data) = var("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
+        return Ok(data.join("wharf/results"));
+    }
+    let home = var("HOME").context("neither XDG_DATA_HOME nor HOME is set: pass --results-dir")?;
+    Ok(home.join(".local/share/wharf/results"))
 }
 
 impl Cli {
@@ -121,6 +209,7 @@ impl Cli {
                 );
                 Ok(())
             }
+            Command::Collect(args) => crate::collect::run(args, shutdown_signal()).await,
             Command::Operator(args) => run_operator(args).await,
             Command::Server(args) => run_server(args).await,
             Command::All { operator, server } => {
@@ -140,7 +229,8 @@ async fn kube_config() -> anyhow::Result<kube::Config> {
 async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     let client =
         kube::Client::try_from(kube_config().await?).context("making a Kubernetes client")?;
-    wharf_server::run(client, args.config(), shutdown_signal()).await?;
+    let config = args.config(&client).await?;
+    wharf_server::run(client, config, shutdown_signal()).await?;
     tracing::info!("API server stopped");
     Ok(())
 }
@@ -157,6 +247,20 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
             cluster_issuer: args.tls_cluster_issuer,
             ..Defaults::default()
         },
+        task_defaults: TaskDefaults {
+            collector_image: args
+                .collector_image
+                .unwrap_or_else(|| TaskDefaults::default().collector_image),
+            api_url: args.collector_api_url,
+            upload_grace_seconds: args.upload_grace_seconds.max(1),
+            restricted_pods: false,
+        },
+        callback_policy: CallbackPolicy {
+            allow: args.callback_allow_cidr,
+            deny: args.callback_deny_cidr,
+            ..CallbackPolicy::default()
+        },
+        api_public_url: args.api_public_url,
         namespace: args.watch_namespace,
         space_selector: args.space_selector,
     };
