@@ -2,6 +2,7 @@
 //! parses the command line and starts the chosen part.
 
 mod cli;
+mod collect;
 mod logging;
 
 use clap::Parser;
