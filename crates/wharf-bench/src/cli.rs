@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 use crate::BenchError;
 use crate::api::ApiArgs;
 use crate::apps::AppsArgs;
+use crate::results::ResultsArgs;
+use crate::tasks::TasksArgs;
 
 /// Benchmarks of Wharf against the cluster of `KUBECONFIG` (or the running local
 /// cluster). They print their measurements; the exit code is non-zero only when a
@@ -24,6 +26,12 @@ enum Command {
     /// Reads one App through the API at a fixed rate (latency percentiles), then
     /// creates Apps through the API as fast as it answers (throughput).
     Api(ApiArgs),
+    /// Submits Tasks through the API and the same Jobs directly, and compares how
+    /// long each takes until all have finished.
+    Tasks(TasksArgs),
+    /// Downloads a large result file through the API and compares it with reading
+    /// the file from disk, with the server's memory while it streams.
+    Results(ResultsArgs),
 }
 
 impl Cli {
@@ -32,6 +40,8 @@ impl Cli {
         match self.command {
             Command::Apps(args) => crate::apps::run(args).await,
             Command::Api(args) => crate::api::run(args).await,
+            Command::Tasks(args) => crate::tasks::run(args).await,
+            Command::Results(args) => crate::results::run(args).await,
         }
     }
 }

@@ -18,7 +18,9 @@ mod error;
 pub mod milestone;
 pub mod namespace;
 pub mod progress;
+pub mod results;
 pub mod signal;
+pub mod tasks;
 pub mod wharfd;
 
 pub use error::BenchError;

@@ -3,7 +3,7 @@
 //! token, so TokenReview and SubjectAccessReview caching is part of what is
 //! measured) and an operator, both run in this process on 127.0.0.1.
 
-mod setup;
+pub mod setup;
 
 use std::time::Duration;
 

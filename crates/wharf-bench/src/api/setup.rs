@@ -1,5 +1,5 @@
-//! What the API benchmark runs against: a namespace, a ServiceAccount allowed to
-//! manage Apps there, an operator and an authenticating API server.
+//! What the API benchmarks run against: a namespace, a ServiceAccount allowed to
+//! manage Apps and Tasks there, an operator and an authenticating API server.
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -19,9 +19,10 @@ pub struct Environment {
     pub base: String,
     /// The namespace the benchmark works in.
     pub namespace: String,
-    /// A token allowed to manage Apps there.
+    /// A token allowed to manage Apps and Tasks there.
     pub token: String,
-    client: Client,
+    /// The benchmark's own Kubernetes client.
+    pub client: Client,
     _operator: RunningOperator,
     stop_server: oneshot::Sender<()>,
 }
@@ -36,7 +37,7 @@ impl Environment {
     pub async fn start() -> Result<Self, BenchError> {
         let cluster = cluster::connect().await?;
         let client = cluster.client.clone();
-        cluster::install_crds(&client, &["apps.wharf.dev"]).await?;
+        cluster::install_crds(&client, &["apps.wharf.dev", "tasks.wharf.dev"]).await?;
         let ns = format!("wharf-bench-api-{:08x}", rand::random::<u32>());
         namespace::create(&client, &ns).await?;
 
@@ -49,7 +50,10 @@ impl Environment {
             .map_err(kube("creating the bench ServiceAccount"))?;
         let role: Role = serde_json::from_value(json!({
             "metadata": { "name": "bench" },
-            "rules": [{ "apiGroups": ["wharf.dev"], "resources": ["apps"], "verbs": ["get", "list", "create"] }]
+            "rules": [
+                { "apiGroups": ["wharf.dev"], "resources": ["apps", "tasks"], "verbs": ["get", "list", "create"] },
+                { "apiGroups": ["wharf.dev"], "resources": ["tasks/results"], "verbs": ["get"] }
+            ]
         }))
         .unwrap_or_default();
         Api::<Role>::namespaced(client.clone(), &ns)
@@ -107,14 +111,22 @@ impl Environment {
                     source
                 })?
         );
+        // The benchmark stores no results; the server needs a store all the same.
+        let results_dir = std::env::temp_dir().join("wharf-bench-results");
+        let results =
+            wharf_server::ResultStore::local(&results_dir).map_err(|e| BenchError::Process {
+                what: format!("opening a result store in {}", results_dir.display()),
+                source: std::io::Error::other(e),
+            })?;
         let (stop_server, stopped) = oneshot::channel::<()>();
         let server_client = client.clone();
         tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.await;
             };
+            let options = wharf_server::ServeOptions::new(AuthMode::Kubernetes, results);
             if let Err(error) =
-                wharf_server::serve(listener, server_client, AuthMode::Kubernetes, shutdown).await
+                wharf_server::serve(listener, server_client, options, shutdown).await
             {
                 eprintln!("the API server failed: {error}");
             }
