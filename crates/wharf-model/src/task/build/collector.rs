@@ -80,6 +80,11 @@ pub(super) fn container(namespace: &str, task: &str, defaults: &TaskDefaults) ->
             env("WHARF_NAMESPACE", namespace),
             env("WHARF_TASK", task),
             env("WHARF_TOKEN_FILE", &format!("{COLLECTOR_TOKEN_DIR}/token")),
+            // Finish (and say what was not uploaded) before the kubelet's SIGKILL.
+            env(
+                "WHARF_COLLECT_TIMEOUT",
+                &format!("{}s", (defaults.upload_grace_seconds - 10).max(1)),
+            ),
         ]),
         restart_policy: Some("Always".into()),
         resources: Some(ResourceRequirements {
