@@ -32,26 +32,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map_err(|rejection| {
                 ApiError::new(rejection.status(), "unreadable_body", rejection.body_text())
             })?;
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(&mut deserializer) {
-            Ok(value) => Ok(Self(value)),
-            Err(error) => {
-                let path = error.path().to_string();
-                let inner = error.into_inner();
-                let detail = format!("the body is not a valid request: {inner}");
-                // Only data errors (a wrong type, an unknown value) belong to a field;
-                // syntax errors are about the document as a whole.
-                if inner.classify() != serde_json::error::Category::Data
-                    || path.is_empty()
-                    || path == "."
-                {
-                    Err(ApiError::bad_request("invalid_json", detail))
-                } else {
-                    Err(ApiError::invalid(path, detail))
-                }
-            }
-        }
+        parse_json(&bytes).map(Self)
     }
+}
+
+/// Reads a JSON document; a malformed one is a 400 naming the field at fault.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let detail = format!("the body is not a valid request: {inner}");
+        // Only data errors (a wrong type, an unknown value) belong to a field;
+        // syntax errors are about the document as a whole.
+        if inner.classify() != serde_json::error::Category::Data || path.is_empty() || path == "." {
+            ApiError::bad_request("invalid_json", detail)
+        } else {
+            ApiError::invalid(path, detail)
+        }
+    })
 }
 
 /// Query parameters; a malformed one is a 400 that says which.

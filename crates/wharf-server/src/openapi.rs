@@ -9,6 +9,7 @@ use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::{Modify, PartialSchema, ToSchema};
 use wharf_model::app::App;
 use wharf_model::space::Space;
+use wharf_model::task::Task;
 
 use crate::routes;
 
@@ -54,6 +55,21 @@ impl ToSchema for SpaceDoc {
     }
 }
 
+/// The Task resource in request and response bodies.
+pub struct TaskDoc;
+
+impl PartialSchema for TaskDoc {
+    fn schema() -> RefOr<Schema> {
+        crd_schema::<Task>()
+    }
+}
+
+impl ToSchema for TaskDoc {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Task")
+    }
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
@@ -66,7 +82,8 @@ impl ToSchema for SpaceDoc {
     security(("bearer" = [])),
     tags(
         (name = "apps", description = "Applications: a container image run as a Deployment behind a Service and an Ingress"),
-        (name = "spaces", description = "Tenants: a namespace with members, quota, limits and isolation")
+        (name = "spaces", description = "Tenants: a namespace with members, quota, limits and isolation"),
+        (name = "tasks", description = "Batch jobs: a container image run to completion, with result files and a completion callback")
     )
 )]
 struct ApiDoc;

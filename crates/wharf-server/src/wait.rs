@@ -1,11 +1,15 @@
-//! `?wait=`: answering when an App is Ready, or at the deadline with what is still
-//! pending, from a server-side watch rather than a polling loop.
+//! `?wait=`: answering when an App is Ready or a Task has finished, or at the
+//! deadline with what is still pending, from a server-side watch rather than a
+//! polling loop.
 
+use std::fmt::Debug;
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use kube::core::NamespaceResourceScope;
 use kube::runtime::watcher::{self, Event, watcher};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
 use wharf_model::app::App;
 use wharf_model::conditions::is_true;
 use wharf_model::duration::parse_duration;
@@ -47,14 +51,35 @@ pub async fn until_ready(
     generation: i64,
     timeout: Duration,
 ) -> Result<Waited, ApiError> {
-    if is_ready_at(&app, generation) {
-        return Ok(Waited { app, ready: true });
+    let (app, ready) = until(client, app, |app| is_ready_at(app, generation), timeout).await?;
+    Ok(Waited { app, ready })
+}
+
+/// Watches a namespaced object until `done` holds for it or `timeout` passes, and
+/// returns it as last seen with whether `done` held. A server-side watch, so the
+/// answer comes the moment the object changes, without polling.
+pub async fn until<K>(
+    client: &Client,
+    object: K,
+    done: impl Fn(&K) -> bool + Send + Sync,
+    timeout: Duration,
+) -> Result<(K, bool), ApiError>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + 'static,
+{
+    if done(&object) {
+        return Ok((object, true));
     }
-    let namespace = app.metadata.namespace.clone().unwrap_or_default();
-    let name = app.metadata.name.clone().unwrap_or_default();
-    let api = Api::<App>::namespaced(client.clone(), &namespace);
+    let namespace = object.meta().namespace.clone().unwrap_or_default();
+    let name = object.meta().name.clone().unwrap_or_default();
+    let api = Api::<K>::namespaced(client.clone(), &namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut last = app;
+    let mut last = object;
     let watch = async {
         let mut events = Box::pin(watcher(api, config));
         while let Some(event) = events
@@ -63,20 +88,20 @@ pub async fn until_ready(
             .map_err(|e| ApiError::internal(&e))?
         {
             if let Event::Apply(seen) | Event::InitApply(seen) = event {
-                let ready = is_ready_at(&seen, generation);
+                let finished = done(&seen);
                 last = seen;
-                if ready {
+                if finished {
                     return Ok::<bool, ApiError>(true);
                 }
             }
         }
         Ok(false)
     };
-    let ready = match tokio::time::timeout(timeout, watch).await {
+    let done = match tokio::time::timeout(timeout, watch).await {
         Ok(result) => result?,
         Err(_) => false,
     };
-    Ok(Waited { app: last, ready })
+    Ok((last, done))
 }
 
 #[cfg(test)]

@@ -1,22 +1,17 @@
 //! An App's logs: one pod's or all pods' (each line prefixed with its pod), as a
 //! streamed response that keeps going with `follow`.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use bytes::Bytes;
-use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::LogParams;
-use kube::{Api, ResourceExt};
+use kube::ResourceExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use wharf_model::app::build::CONTAINER_NAME;
-use wharf_model::duration::parse_duration;
 
 use super::app_observe::pods_of;
 use super::common::{AppPath, authorize, find_app};
+use super::log_stream::{log_params, stream_logs};
 use crate::error::{ApiError, Problem};
 use crate::extract::QueryParams;
 use crate::state::AppState;
@@ -64,23 +59,12 @@ pub async fn app_logs(
     )
     .await?;
     find_app(&state, &path.namespace, &path.name).await?;
-    if query.tail.is_some_and(|t| t < 0) {
-        return Err(ApiError::invalid(
-            "query.tail",
-            "tail must be 0 or more lines",
-        ));
-    }
-    let since_seconds = match query.since.as_deref() {
-        Some(text) => Some(
-            i64::try_from(
-                parse_duration(text)
-                    .map_err(|e| ApiError::invalid("query.since", e.to_string()))?
-                    .as_secs(),
-            )
-            .unwrap_or(i64::MAX),
-        ),
-        None => None,
-    };
+    let params = log_params(
+        CONTAINER_NAME,
+        query.tail,
+        query.since.as_deref(),
+        query.follow,
+    )?;
     let mut pods: Vec<String> = pods_of(&state, &path.namespace, &path.name)
         .iter()
         .map(ResourceExt::name_any)
@@ -94,33 +78,5 @@ pub async fn app_logs(
         }
         pods = vec![pod.clone()];
     }
-    let params = LogParams {
-        container: Some(CONTAINER_NAME.to_owned()),
-        follow: query.follow,
-        tail_lines: query.tail,
-        since_seconds,
-        ..LogParams::default()
-    };
-    let api = Api::<Pod>::namespaced(state.client().clone(), &path.namespace);
-    let prefix = pods.len() > 1;
-    let mut streams = Vec::with_capacity(pods.len());
-    for pod in pods {
-        let reader = api.log_stream(&pod, &params).await?;
-        let lines = reader.lines().map_ok(move |line| {
-            let text = if prefix {
-                format!("[{pod}] {line}\n")
-            } else {
-                format!("{line}\n")
-            };
-            Bytes::from(text)
-        });
-        streams.push(lines.boxed());
-    }
-    let body = Body::from_stream(futures::stream::select_all(streams));
-    let mut response = Response::new(body);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    Ok(response)
+    stream_logs(&state, &path.namespace, pods, &params).await
 }

@@ -5,15 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::core::SelectorExt;
 use kube::{Api, ResourceExt};
-use serde::Deserialize;
-use utoipa::IntoParams;
-use wharf_model::api::{AppList, parse_label_selector, validate_app};
+use wharf_model::api::{AppList, validate_app};
 use wharf_model::app::App;
 
 use super::common::{
-    AppPath, NamespacePath, WaitQuery, authorize, clean, find_app, respond_after_wait,
+    AppPath, ListQuery, NamespacePath, WaitQuery, authorize, clean, find_app, list_page,
+    reset_metadata, respond_after_wait,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams};
@@ -23,35 +21,9 @@ use crate::state::AppState;
 /// The field manager of writes made through the API.
 const API_FIELD_MANAGER: &str = "wharf-api";
 
-/// Largest page of a list.
-const MAX_PAGE: usize = 500;
-
-/// `?labelSelector=&limit=&continue=`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    /// Only Apps whose labels match, e.g. `team=shop,tier!=db`.
-    pub label_selector: Option<String>,
-    /// Most Apps on a page (default and maximum 500).
-    pub limit: Option<usize>,
-    /// The `continue` value of the previous page.
-    #[serde(rename = "continue")]
-    pub continue_token: Option<String>,
-}
-
 /// Checks a body against the path and the rules, and readies it for writing.
 fn prepare(mut app: App, namespace: &str, name_in_path: Option<&str>) -> Result<App, ApiError> {
-    if let Some(ns) = app.metadata.namespace.as_deref()
-        && ns != namespace
-    {
-        return Err(ApiError::invalid(
-            "metadata.namespace",
-            format!(
-                "the body names namespace {ns} but the path is for {namespace}; they must match"
-            ),
-        ));
-    }
+    reset_metadata(&mut app.metadata, namespace)?;
     match (app.metadata.name.as_deref(), name_in_path) {
         (Some(body), Some(path)) if body != path => {
             return Err(ApiError::invalid(
@@ -69,11 +41,6 @@ fn prepare(mut app: App, namespace: &str, name_in_path: Option<&str>) -> Result<
     if let Some(error) = validate_app(&name, &app.spec).into_iter().next() {
         return Err(ApiError::invalid(error.field, error.message));
     }
-    app.metadata.namespace = Some(namespace.to_owned());
-    app.metadata.resource_version = None;
-    app.metadata.uid = None;
-    app.metadata.managed_fields = None;
-    app.metadata.creation_timestamp = None;
     app.status = None;
     Ok(app)
 }
@@ -187,34 +154,7 @@ pub async fn list_apps(
     headers: HeaderMap,
 ) -> Result<Json<AppList>, ApiError> {
     authorize(&state, &headers, "list", &path.namespace, None, None).await?;
-    let selector = parse_label_selector(query.label_selector.as_deref().unwrap_or_default())
-        .map_err(|e| ApiError::invalid("query.labelSelector", e.to_string()))?;
-    let limit = match query.limit {
-        Some(0) => return Err(ApiError::invalid("query.limit", "limit must be at least 1")),
-        Some(n) => n.min(MAX_PAGE),
-        None => MAX_PAGE,
-    };
-    let mut apps: Vec<App> = state
-        .caches()
-        .apps
-        .state()
-        .into_iter()
-        .filter(|app| app.namespace().as_deref() == Some(path.namespace.as_str()))
-        .filter(|app| selector.matches(app.labels()))
-        .filter(|app| {
-            query
-                .continue_token
-                .as_deref()
-                .is_none_or(|after| app.name_any().as_str() > after)
-        })
-        .map(|app| App::clone(&app))
-        .collect();
-    apps.sort_by_key(ResourceExt::name_any);
-    let more = apps.len() > limit;
-    apps.truncate(limit);
-    let continue_token = more
-        .then(|| apps.last().map(ResourceExt::name_any))
-        .flatten();
+    let (apps, continue_token) = list_page(state.caches().apps.state(), &path.namespace, &query)?;
     Ok(Json(AppList {
         items: apps.into_iter().map(clean).collect(),
         continue_token,

@@ -1,12 +1,18 @@
 //! Pieces every App route uses: path parameters, authorization, finding the App,
-//! and answering after an optional wait.
+//! and answering after an optional wait; and what the routes of other kinds share
+//! with them: paging through a watch cache and readying a body's metadata.
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kube::Api;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::core::SelectorExt;
+use kube::{Api, Resource, ResourceExt};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use wharf_model::api::parse_label_selector;
 use wharf_model::app::App;
 
 use crate::auth::{Access, Caller};
@@ -53,14 +59,104 @@ pub async fn authorize(
     subresource: Option<&'static str>,
     name: Option<&str>,
 ) -> Result<Caller, ApiError> {
+    authorize_on(state, headers, "apps", verb, namespace, subresource, name).await
+}
+
+/// Authenticates the request and authorizes `verb` on the Wharf `resource` (or
+/// `<resource>/<sub>`).
+pub async fn authorize_on(
+    state: &AppState,
+    headers: &HeaderMap,
+    resource: &'static str,
+    verb: &'static str,
+    namespace: &str,
+    subresource: Option<&'static str>,
+    name: Option<&str>,
+) -> Result<Caller, ApiError> {
     let access = Access {
         verb,
         namespace,
-        resource: "apps",
+        resource,
         subresource,
         name,
     };
     state.auth().check(headers, &access).await
+}
+
+/// `?labelSelector=&limit=&continue=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    /// Only objects whose labels match, e.g. `team=shop,tier!=db`.
+    pub label_selector: Option<String>,
+    /// Most objects on a page (default and maximum 500).
+    pub limit: Option<usize>,
+    /// The `continue` value of the previous page.
+    #[serde(rename = "continue")]
+    pub continue_token: Option<String>,
+}
+
+/// Largest page of a list.
+const MAX_PAGE: usize = 500;
+
+/// One page of the namespace's objects from a watch cache, ordered by name, and
+/// the `continue` token of the next page when there is one.
+pub fn list_page<K>(
+    cached: Vec<Arc<K>>,
+    namespace: &str,
+    query: &ListQuery,
+) -> Result<(Vec<K>, Option<String>), ApiError>
+where
+    K: Resource + Clone,
+{
+    let selector = parse_label_selector(query.label_selector.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::invalid("query.labelSelector", e.to_string()))?;
+    let limit = match query.limit {
+        Some(0) => return Err(ApiError::invalid("query.limit", "limit must be at least 1")),
+        Some(n) => n.min(MAX_PAGE),
+        None => MAX_PAGE,
+    };
+    let mut objects: Vec<K> = cached
+        .into_iter()
+        .filter(|o| o.namespace().as_deref() == Some(namespace))
+        .filter(|o| selector.matches(o.labels()))
+        .filter(|o| {
+            query
+                .continue_token
+                .as_deref()
+                .is_none_or(|after| o.name_any().as_str() > after)
+        })
+        .map(|o| K::clone(&o))
+        .collect();
+    objects.sort_by_key(ResourceExt::name_any);
+    let more = objects.len() > limit;
+    objects.truncate(limit);
+    let continue_token = more
+        .then(|| objects.last().map(ResourceExt::name_any))
+        .flatten();
+    Ok((objects, continue_token))
+}
+
+/// Readies a body's metadata for a write into `namespace`: refuses a body for
+/// another namespace and drops what only the API server sets.
+pub fn reset_metadata(meta: &mut ObjectMeta, namespace: &str) -> Result<(), ApiError> {
+    if let Some(ns) = meta.namespace.as_deref()
+        && ns != namespace
+    {
+        return Err(ApiError::invalid(
+            "metadata.namespace",
+            format!(
+                "the body names namespace {ns} but the path is for {namespace}; they must match"
+            ),
+        ));
+    }
+    meta.namespace = Some(namespace.to_owned());
+    meta.resource_version = None;
+    meta.uid = None;
+    meta.managed_fields = None;
+    meta.creation_timestamp = None;
+    Ok(())
 }
 
 /// The App from the watch cache; asks the API server only on a miss, so an App

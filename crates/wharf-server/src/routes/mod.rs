@@ -6,8 +6,12 @@ mod app_logs;
 mod app_observe;
 mod apps;
 mod common;
+mod log_stream;
 mod spaces;
 mod system;
+mod task_actions;
+mod task_logs;
+mod tasks;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,6 +35,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(app_logs::app_logs))
         .routes(routes!(app_env::list_env, app_env::update_env))
         .routes(routes!(app_env::list_volumes))
+        .routes(routes!(tasks::list_tasks, tasks::create_task))
+        .routes(routes!(tasks::get_task, tasks::delete_task))
+        .routes(routes!(task_actions::cancel_task))
+        .routes(routes!(task_logs::task_logs))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(spaces::get_space, spaces::delete_space))
         .routes(routes!(spaces::add_member))

@@ -177,3 +177,35 @@ pub async fn install_cluster_roles(client: &Client) {
             .unwrap();
     }
 }
+
+/// `{base}/v1/namespaces/{ns}/tasks{rest}`.
+pub fn tasks_url(h: &Harness, rest: &str) -> String {
+    format!("{}/v1/namespaces/{}/tasks{rest}", h.base, h.ns)
+}
+
+/// Grants `account` every verb on Wharf's Tasks and their subresources in `ns`.
+pub async fn grant_task_api(client: &Client, ns: &str, account: &str) {
+    let role: Role = serde_json::from_value(json!({
+        "metadata": { "name": "wharf-tasks-admin" },
+        "rules": [{
+            "apiGroups": ["wharf.dev"],
+            "resources": ["tasks", "tasks/status", "tasks/logs", "tasks/results"],
+            "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]
+        }]
+    }))
+    .unwrap();
+    Api::<Role>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": { "name": format!("{account}-tasks-admin") },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "wharf-tasks-admin" },
+        "subjects": [{ "kind": "ServiceAccount", "name": account, "namespace": ns }]
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+}

@@ -1,0 +1,116 @@
+//! A Task's logs: one attempt's pod (the newest by default), as a streamed response
+//! that keeps going with `follow`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use wharf_model::task::build::{CONTAINER_NAME, TASK_LABEL};
+
+use super::log_stream::{log_params, stream_logs};
+use super::tasks::{TaskPath, authorize_task, find_task};
+use crate::error::{ApiError, Problem};
+use crate::extract::QueryParams;
+use crate::state::AppState;
+
+/// `?attempt=&tail=&since=&follow=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskLogsQuery {
+    /// Which pod, counted from 1 in the order the Task started them (a retry or a
+    /// replaced evicted pod is a new one); the newest when absent.
+    pub attempt: Option<usize>,
+    /// Only the last this many lines.
+    pub tail: Option<i64>,
+    /// Only lines newer than this, e.g. `10m`.
+    pub since: Option<String>,
+    /// Keep the response open and stream new lines as they come, until the pod ends.
+    #[serde(default)]
+    pub follow: bool,
+}
+
+/// The Task's pods from the watch cache, oldest first.
+fn pods_of(state: &AppState, namespace: &str, task: &str) -> Vec<Pod> {
+    let mut pods: Vec<Pod> = state
+        .caches()
+        .pods
+        .state()
+        .into_iter()
+        .filter(|pod| {
+            pod.namespace().as_deref() == Some(namespace)
+                && pod.labels().get(TASK_LABEL).map(String::as_str) == Some(task)
+        })
+        .map(|pod| Pod::clone(&pod))
+        .collect();
+    pods.sort_by_key(|pod| (pod.creation_timestamp(), pod.name_any()));
+    pods
+}
+
+/// Streams the logs of one of the Task's pods as text.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{namespace}/tasks/{name}/logs",
+    tag = "tasks",
+    params(TaskPath, TaskLogsQuery),
+    responses(
+        (status = 200, description = "Log lines of the Task's container", body = String, content_type = "text/plain"),
+        (status = 400, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such Task or attempt, or no pod yet (code `no_pod`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn task_logs(
+    State(state): State<AppState>,
+    Path(path): Path<TaskPath>,
+    QueryParams(query): QueryParams<TaskLogsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize_task(
+        &state,
+        &headers,
+        "get",
+        &path.namespace,
+        Some("logs"),
+        Some(&path.name),
+    )
+    .await?;
+    find_task(&state, &path.namespace, &path.name).await?;
+    let params = log_params(
+        CONTAINER_NAME,
+        query.tail,
+        query.since.as_deref(),
+        query.follow,
+    )?;
+    if query.attempt == Some(0) {
+        return Err(ApiError::invalid(
+            "query.attempt",
+            "attempts are counted from 1",
+        ));
+    }
+    let pods = pods_of(&state, &path.namespace, &path.name);
+    if pods.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_pod",
+            format!(
+                "Task {} has no pod yet; its logs start when it runs",
+                path.name
+            ),
+        ));
+    }
+    let pod = match query.attempt {
+        None => pods.last(),
+        Some(n) => pods.get(n.saturating_sub(1)),
+    }
+    .ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Task {} has had {} attempt(s); there is no attempt {}",
+            path.name,
+            pods.len(),
+            query.attempt.unwrap_or_default()
+        ))
+    })?;
+    stream_logs(&state, &path.namespace, vec![pod.name_any()], &params).await
+}
