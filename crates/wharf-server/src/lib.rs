@@ -9,8 +9,8 @@ pub mod error;
 mod extract;
 mod metrics;
 pub mod openapi;
-mod routes;
 pub mod results;
+mod routes;
 mod state;
 mod wait;
 
@@ -18,26 +18,28 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderName;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kube::Client;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use auth::{AuthMode, Authorizer};
 pub use caches::Caches;
+pub use results::{ResultStore, S3Config, StoreConfig};
 pub use state::AppState;
 
-/// Largest request body accepted.
+/// Largest body the buffering extractors (JSON and the like) accept. Result
+/// uploads stream through and are limited by their Task instead.
 const BODY_LIMIT: usize = 1024 * 1024;
 /// Longest a request may take to produce its response head (a wait is at most
 /// ten minutes; streamed bodies such as followed logs are not cut).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(630);
+/// How often results of deleted Tasks are swept from the store.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// How the server runs.
 #[derive(Clone, Debug)]
@@ -46,6 +48,30 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// Authentication and authorization.
     pub auth: AuthMode,
+    /// Where Task result files are kept.
+    pub results: StoreConfig,
+}
+
+/// What [`serve`] needs besides the listener and the client.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Authentication and authorization.
+    pub auth: AuthMode,
+    /// Where Task result files are kept.
+    pub results: ResultStore,
+    /// How often results of deleted Tasks are swept (default [`SWEEP_EVERY`]).
+    pub sweep_every: Duration,
+}
+
+impl ServeOptions {
+    /// Options with the default sweep interval.
+    pub fn new(auth: AuthMode, results: ResultStore) -> Self {
+        Self {
+            auth,
+            results,
+            sweep_every: SWEEP_EVERY,
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -68,6 +94,9 @@ pub enum ServerError {
     /// Serving failed.
     #[error("serving HTTP failed")]
     Serve(#[source] std::io::Error),
+    /// The result store cannot be used.
+    #[error("cannot open the result store")]
+    Results(#[source] results::StoreError),
 }
 
 /// The HTTP application: every route, `/openapi.json` and the middleware.
@@ -87,9 +116,32 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(request_timeout))
         .with_state(state)
+}
+
+/// Answers 504 when a request has no response head within [`REQUEST_TIMEOUT`].
+/// Result uploads are exempt: their handler runs while the body streams in, for as
+/// long as that takes, and a body that stalls is ended by the store instead.
+async fn request_timeout(request: Request, next: Next) -> Response {
+    let is_upload = request.method() == Method::PUT
+        && request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|p| p.as_str() == routes::RESULT_UPLOAD_ROUTE);
+    if is_upload {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error::ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            "the request took too long; retry, or wait for less at once",
+        )
+        .into_response(),
+    }
 }
 
 async fn record_metrics(
@@ -125,7 +177,15 @@ pub async fn run(
             addr: config.addr,
             source,
         })?;
-    serve(listener, client, config.auth, shutdown).await
+    let results = ResultStore::new(&config.results).map_err(ServerError::Results)?;
+    tracing::info!(store = %results, "Task result store opened");
+    serve(
+        listener,
+        client,
+        ServeOptions::new(config.auth, results),
+        shutdown,
+    )
+    .await
 }
 
 fn check_auth_mode(auth: AuthMode, addr: SocketAddr) -> Result<(), ServerError> {
@@ -146,28 +206,35 @@ fn check_auth_mode(auth: AuthMode, addr: SocketAddr) -> Result<(), ServerError> 
 pub async fn serve(
     listener: tokio::net::TcpListener,
     client: Client,
-    auth: AuthMode,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
-    check_auth_mode(auth, addr)?;
+    check_auth_mode(options.auth, addr)?;
     let caches = Caches::start(&client);
     let state = AppState::new(
         client.clone(),
-        Authorizer::new(client, auth),
+        Authorizer::new(client.clone(), options.auth),
         caches.clone(),
+        options.results.clone(),
     );
-    {
+    // One task waits for the caches: kube's Store::wait_until_ready wakes only the
+    // last of several waiters. Once synced, the same task sweeps the result store.
+    // It is stopped with the server, so a test's server leaves no sweeper behind.
+    let background = {
         let state = state.clone();
         tokio::spawn(async move {
             caches.wait_until_ready().await;
             state.set_ready();
             tracing::info!("API watch caches synced");
-        });
-    }
+            results::sweep_forever(options.results, caches, client, options.sweep_every).await;
+        })
+    };
     tracing::info!(%addr, "Wharf API listening");
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(ServerError::Serve)
+        .map_err(ServerError::Serve);
+    background.abort();
+    served
 }

@@ -8,6 +8,7 @@ use kube::Client;
 use crate::auth::Authorizer;
 use crate::caches::Caches;
 use crate::metrics::HttpMetrics;
+use crate::results::ResultStore;
 
 /// Shared state of the API server.
 #[derive(Clone)]
@@ -19,18 +20,20 @@ struct Inner {
     client: Client,
     auth: Authorizer,
     caches: Caches,
+    results: ResultStore,
     metrics: HttpMetrics,
     ready: AtomicBool,
 }
 
 impl AppState {
-    /// State for a server acting through `client`.
-    pub fn new(client: Client, auth: Authorizer, caches: Caches) -> Self {
+    /// State for a server acting through `client`, keeping Task results in `results`.
+    pub fn new(client: Client, auth: Authorizer, caches: Caches, results: ResultStore) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client,
                 auth,
                 caches,
+                results,
                 metrics: HttpMetrics::default(),
                 ready: AtomicBool::new(false),
             }),
@@ -50,6 +53,11 @@ impl AppState {
     /// The watch caches.
     pub fn caches(&self) -> &Caches {
         &self.inner.caches
+    }
+
+    /// Where Task result files are kept.
+    pub fn results(&self) -> &ResultStore {
+        &self.inner.results
     }
 
     /// Request metrics.

@@ -186,7 +186,11 @@ impl ServerArgs {
 
 /// `$XDG_DATA_HOME/wharf/results`, or `~/.local/share/wharf/results`.
 fn default_results_dir() -> anyhow::Result<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(data) = var("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
         return Ok(data.join("wharf/results"));
     }

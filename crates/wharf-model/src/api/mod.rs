@@ -2,6 +2,7 @@
 
 mod dotenv;
 mod selector;
+mod task_results;
 mod tasks;
 mod types;
 mod validate;
@@ -9,6 +10,7 @@ mod validate_task;
 
 pub use dotenv::{DotenvError, parse_dotenv};
 pub use selector::{SelectorError, parse_label_selector};
+pub use task_results::{TaskResultEntry, TaskResultList};
 pub use tasks::*;
 pub use types::*;
 pub use validate::{FieldError, validate_app};

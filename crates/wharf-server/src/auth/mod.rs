@@ -1,9 +1,12 @@
 //! Authentication and authorization that Kubernetes decides: a bearer token is
 //! checked with a TokenReview, each operation with a SubjectAccessReview for the
 //! matching verb on the Wharf resource in the path's namespace. So RBAC and Space
-//! membership govern the API exactly as they govern `kubectl`.
+//! membership govern the API exactly as they govern `kubectl`. A Task's result
+//! collector is the exception: its audience-bound token is its permission
+//! ([`Authorizer::authenticate_collector`]).
 
 mod cache;
+mod collector;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client};
 use object_store::ClientOptions;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 
@@ -10,6 +12,11 @@ use super::StoreError;
 
 /// The region when none is given and the URL does not name one.
 pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The key of the access key id in a credentials Secret.
+pub const ACCESS_KEY_ID_KEY: &str = "accessKeyId";
+/// The key of the secret access key in a credentials Secret.
+pub const SECRET_ACCESS_KEY_KEY: &str = "secretAccessKey";
 
 /// Which store holds result files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +106,45 @@ impl S3Config {
             access_key_id: access_key_id.to_owned(),
             secret_access_key: secret_access_key.to_owned(),
         })
+    }
+
+    /// Like [`S3Config::from_url`], with the credentials read from Secret
+    /// `namespace/name` (keys `accessKeyId` and `secretAccessKey`) through `client`.
+    pub async fn from_secret(
+        client: &Client,
+        url: &str,
+        region: Option<&str>,
+        secret: &str,
+    ) -> Result<Self, StoreError> {
+        let Some((namespace, name)) = secret
+            .split_once('/')
+            .filter(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains('/'))
+        else {
+            return Err(StoreError::Config(format!(
+                "credentials Secret {secret:?} must be written namespace/name"
+            )));
+        };
+        let found = Api::<Secret>::namespaced(client.clone(), namespace)
+            .get(name)
+            .await
+            .map_err(|e| StoreError::Config(format!("cannot read Secret {secret}: {e}")))?;
+        let data = found.data.unwrap_or_default();
+        let value = |key: &str| {
+            let bytes = data
+                .get(key)
+                .ok_or_else(|| StoreError::Config(format!("Secret {secret} has no key {key}")))?;
+            String::from_utf8(bytes.0.clone())
+                .map(|v| v.trim().to_owned())
+                .map_err(|_| {
+                    StoreError::Config(format!("key {key} of Secret {secret} is not text"))
+                })
+        };
+        Self::from_url(
+            url,
+            region,
+            &value(ACCESS_KEY_ID_KEY)?,
+            &value(SECRET_ACCESS_KEY_KEY)?,
+        )
     }
 
     pub(super) fn build(&self) -> Result<AmazonS3, StoreError> {

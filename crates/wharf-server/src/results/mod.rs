@@ -26,6 +26,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
@@ -36,7 +37,7 @@ use wharf_model::task::{ResultFile, ResultManifest, ResultNameError, validate_re
 
 pub use config::{S3Config, StoreConfig};
 pub use quantity::{QuantityError, parse_bytes};
-pub use sweep::spawn_sweep;
+pub use sweep::sweep_forever;
 
 /// Size of the parts an upload is written in. S3 wants at least 5 MiB per part
 /// (but the last), and a part is the most an upload holds in memory at once.
@@ -183,6 +184,8 @@ pub type ByteStream = BoxStream<'static, Result<Bytes, StoreError>>;
 #[derive(Clone)]
 pub struct ResultStore {
     store: Arc<dyn ObjectStore>,
+    /// The same store when it is a local directory, for tidying its folders.
+    local: Option<(Arc<LocalFileSystem>, std::path::PathBuf)>,
     description: Arc<str>,
 }
 
@@ -239,10 +242,16 @@ impl ResultStore {
             ))
         })?;
         // Empty folders go with the last file in them, so a swept Task leaves none.
-        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?
-            .with_automatic_cleanup(true);
+        let root = std::fs::canonicalize(dir).map_err(|e| {
+            StoreError::Config(format!(
+                "cannot use results directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let store = Arc::new(LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true));
         Ok(Self {
-            store: Arc::new(store),
+            store: store.clone(),
+            local: Some((store, root)),
             description: format!("local directory {}", dir.display()).into(),
         })
     }
@@ -252,6 +261,7 @@ impl ResultStore {
         let store = config.build()?;
         Ok(Self {
             store: Arc::new(store),
+            local: None,
             description: format!("bucket {} at {}", config.bucket, config.endpoint).into(),
         })
     }
@@ -305,6 +315,7 @@ impl ResultStore {
             }
             Ok((_, actual)) => {
                 writer.abort().await?;
+                self.remove_empty_folders(&task.file(name)).await;
                 Err(StoreError::DigestMismatch {
                     declared: declared.to_owned(),
                     actual,
@@ -314,6 +325,7 @@ impl ResultStore {
                 if let Err(abort) = writer.abort().await {
                     tracing::warn!(error = %abort, "aborting a refused upload failed");
                 }
+                self.remove_empty_folders(&task.file(name)).await;
                 Err(error)
             }
         }
@@ -349,30 +361,12 @@ impl ResultStore {
                 return Err(mismatch(&pair[0].name, "is listed twice".into()));
             }
         }
-        let checks = manifest.files.iter().map(|file| async move {
-            checked_name(&file.name)?;
-            let stored = self.digest(task, &file.name).await?.ok_or_else(|| {
-                mismatch(
-                    &file.name,
-                    "was not uploaded (or its upload was refused)".into(),
-                )
-            })?;
-            if stored.size != file.size {
-                return Err(mismatch(
-                    &file.name,
-                    format!("says {} bytes but {} were stored", file.size, stored.size),
-                ));
-            }
-            if stored.sha256 != file.sha256 {
-                return Err(mismatch(
-                    &file.name,
-                    format!(
-                        "says SHA-256 {} but the stored file has {}",
-                        file.sha256, stored.sha256
-                    ),
-                ));
-            }
-            Ok(())
+        // Owned futures: borrowed ones would not be `Send` for every lifetime,
+        // which a handler's future must be.
+        let checks = manifest.files.clone().into_iter().map(|file| {
+            let store = self.clone();
+            let task = task.clone();
+            async move { store.check_entry(&task, &file).await }
         });
         // A few records at a time: a manifest can list thousands of files.
         futures::stream::iter(checks)
@@ -387,6 +381,32 @@ impl ResultStore {
             .put(&task.manifest(), PutPayload::from(body))
             .await?;
         Ok(manifest)
+    }
+
+    /// Checks one manifest entry against its digest record.
+    async fn check_entry(&self, task: &TaskKey, file: &ResultFile) -> Result<(), StoreError> {
+        let mismatch = |problem: String| StoreError::ManifestMismatch {
+            name: file.name.clone(),
+            problem,
+        };
+        checked_name(&file.name)?;
+        let stored = self
+            .digest(task, &file.name)
+            .await?
+            .ok_or_else(|| mismatch("was not uploaded (or its upload was refused)".into()))?;
+        if stored.size != file.size {
+            return Err(mismatch(format!(
+                "says {} bytes but {} were stored",
+                file.size, stored.size
+            )));
+        }
+        if stored.sha256 != file.sha256 {
+            return Err(mismatch(format!(
+                "says SHA-256 {} but the stored file has {}",
+                file.sha256, stored.sha256
+            )));
+        }
+        Ok(())
     }
 
     /// The stored manifest, if one was accepted.
@@ -452,35 +472,42 @@ impl ResultStore {
 
     /// Every Task that has objects in the store.
     pub async fn stored_tasks(&self) -> Result<Vec<TaskKey>, StoreError> {
-        let mut tasks = Vec::new();
-        for namespace in self.children(&Path::from("tasks")).await? {
-            for name in self
-                .children(&Path::from_iter(["tasks", &namespace]))
-                .await?
-            {
-                for uid in self
-                    .children(&Path::from_iter(["tasks", &namespace, &name]))
-                    .await?
-                {
-                    tasks.push(TaskKey {
-                        namespace: namespace.clone(),
-                        name: name.clone(),
-                        uid,
-                    });
-                }
+        // Objects, not folders: a local folder can outlive its files.
+        let mut tasks = std::collections::BTreeSet::new();
+        let mut objects = self.store.list(Some(&Path::from("tasks")));
+        while let Some(meta) = objects.try_next().await? {
+            let parts: Vec<_> = meta.location.parts().collect();
+            if let [_, namespace, name, uid, _, ..] = parts.as_slice() {
+                tasks.insert(TaskKey::new(
+                    namespace.as_ref(),
+                    name.as_ref(),
+                    uid.as_ref(),
+                ));
             }
         }
-        Ok(tasks)
+        Ok(tasks.into_iter().collect())
     }
 
-    /// The names of the folders directly below `prefix`.
-    async fn children(&self, prefix: &Path) -> Result<Vec<String>, StoreError> {
-        let listed = self.store.list_with_delimiter(Some(prefix)).await?;
-        Ok(listed
-            .common_prefixes
-            .iter()
-            .filter_map(|p| p.filename().map(str::to_owned))
-            .collect())
+    /// Removes the local folders an aborted upload of `file` made and left empty.
+    async fn remove_empty_folders(&self, file: &Path) {
+        let Some((local, root)) = &self.local else {
+            return;
+        };
+        let Ok(path) = local.path_to_filesystem(file) else {
+            return;
+        };
+        let root = root.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let mut folder = path.parent();
+            while let Some(dir) = folder.filter(|d| d.starts_with(&root) && *d != root) {
+                // Fails, and so stops, at the first folder that still holds something.
+                if std::fs::remove_dir(dir).is_err() {
+                    break;
+                }
+                folder = dir.parent();
+            }
+        })
+        .await;
     }
 
     async fn delete_prefix(&self, prefix: &Path) -> Result<usize, StoreError> {

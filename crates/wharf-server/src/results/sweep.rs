@@ -9,29 +9,22 @@ use wharf_model::task::Task;
 use super::{ResultStore, StoreError, TaskKey};
 use crate::caches::Caches;
 
-/// Runs a sweep once the caches have synced and then every `every`, until the
-/// runtime shuts down.
-pub fn spawn_sweep(
-    store: ResultStore,
-    caches: Caches,
-    client: Client,
-    every: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        caches.wait_until_ready().await;
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match sweep(&store, &caches, &client).await {
-                Ok(0) => {}
-                Ok(swept) => tracing::info!(swept, "deleted the results of deleted Tasks"),
-                Err(error) => {
-                    tracing::warn!(%error, store = %store, "sweeping the result store failed")
-                }
+/// Sweeps now and then every `every`, for ever. Call it once the caches have
+/// synced: with a cache still empty every Task would look deleted (the API server
+/// is asked before anything goes, but in vain).
+pub async fn sweep_forever(store: ResultStore, caches: Caches, client: Client, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match sweep(&store, &caches, &client).await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "deleted the results of deleted Tasks"),
+            Err(error) => {
+                tracing::warn!(%error, store = %store, "sweeping the result store failed")
             }
         }
-    })
+    }
 }
 
 /// Deletes the stored results of every Task that no longer exists; returns how

@@ -113,8 +113,9 @@ async fn a_wrong_digest_stores_nothing() {
         other => panic!("expected a digest mismatch, got {other}"),
     }
     assert!(objects(&store).await.is_empty());
-    // Nor is a staged part left in the directory.
-    let leftovers: Vec<_> = walk(dir.path());
+    assert!(store.stored_tasks().await.unwrap().is_empty());
+    // Nor is a staged part, or a folder made for it, left in the directory.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     let bad = store
@@ -122,19 +123,6 @@ async fn a_wrong_digest_stores_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(bad, StoreError::InvalidDigest(_)), "{bad}");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[tokio::test]
@@ -151,6 +139,8 @@ async fn more_than_the_limit_is_refused() {
         "{refused}"
     );
     assert!(objects(&store).await.is_empty());
+    let left: Vec<_> = walkdir(dir.path());
+    assert!(left.is_empty(), "{left:?}");
     // Exactly the limit is fine.
     store
         .put_file(&task(), "big", &sha(&data), 1000, body(&data))
@@ -395,4 +385,16 @@ async fn a_new_upload_replaces_the_old_file_and_record() {
     let second = upload(&store, "f", b"second!").await;
     assert_eq!(read(&store, &second, None).await, b"second!");
     assert_eq!(store.digest(&task(), "f").await.unwrap().unwrap().size, 7);
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walkdir(&path));
+        }
+        found.push(path);
+    }
+    found
 }

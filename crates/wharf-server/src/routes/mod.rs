@@ -11,12 +11,15 @@ mod spaces;
 mod system;
 mod task_actions;
 mod task_logs;
+mod task_results;
 mod tasks;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
+
+pub use task_results::RESULT_UPLOAD_ROUTE;
 
 /// Every route, with the OpenAPI description of each.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,5 +49,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(spaces::transfer_space))
         .routes(routes!(spaces::space_quota))
         .routes(routes!(spaces::name_availability))
+        .merge(task_results::router())
         .merge(system::router())
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::oneshot;
 use wharf_operator::{OperatorConfig, RunningOperator};
-use wharf_server::AuthMode;
+use wharf_server::{AuthMode, ResultStore, S3Config, ServeOptions};
 
 /// A running API server with an operator, for one test namespace.
 pub struct Harness {
@@ -28,9 +28,24 @@ pub struct Harness {
     pub denied: String,
     /// An HTTP client.
     pub http: reqwest::Client,
-    _operator: RunningOperator,
+    /// Where the server keeps Task results.
+    pub results: ResultStore,
+    _results_dir: Option<tempfile::TempDir>,
+    _operator: Option<RunningOperator>,
     _stop: oneshot::Sender<()>,
 }
+
+/// Where a test's server keeps Task results.
+pub enum Results {
+    /// A temporary directory, deleted with the harness (the default).
+    TempDir,
+    /// An S3 bucket, e.g. moto's.
+    S3(S3Config),
+}
+
+/// How often a test's server sweeps results of deleted Tasks: often, so a test
+/// sees it happen.
+pub const TEST_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Harness {
     /// `{base}/v1/namespaces/{ns}/apps{rest}`.
@@ -116,19 +131,49 @@ pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
             ..OperatorConfig::default()
         },
     );
+    launch(client, daemon, ns, Some(operator), Results::TempDir).await
+}
+
+/// Only the API server, acting with `client`'s credentials and keeping results as
+/// `results` says: for tests that make their objects themselves.
+pub async fn start_server(client: &Client, ns: &str, results: Results) -> Harness {
+    wharf_testenv::install_crds(client, wharf_model::crds::all())
+        .await
+        .unwrap_or_else(|e| panic!("installing CRDs: {}", e.report()));
+    launch(client, client, ns, None, results).await
+}
+
+async fn launch(
+    client: &Client,
+    daemon: &Client,
+    ns: &str,
+    operator: Option<RunningOperator>,
+    results: Results,
+) -> Harness {
     let granted = service_account_token(client, ns, "deployer").await;
     let denied = service_account_token(client, ns, "stranger").await;
     grant_apps(client, ns, "deployer").await;
 
+    let (store, results_dir) = match results {
+        Results::TempDir => {
+            let dir = tempfile::tempdir().unwrap();
+            (ResultStore::local(dir.path()).unwrap(), Some(dir))
+        }
+        Results::S3(config) => (ResultStore::s3(&config).unwrap(), None),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let server_client = daemon.clone();
+    let options = ServeOptions {
+        sweep_every: TEST_SWEEP_EVERY,
+        ..ServeOptions::new(AuthMode::Kubernetes, store.clone())
+    };
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        wharf_server::serve(listener, server_client, AuthMode::Kubernetes, shutdown)
+        wharf_server::serve(listener, server_client, options, shutdown)
             .await
             .unwrap();
     });
@@ -155,6 +200,8 @@ pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
         granted,
         denied,
         http,
+        results: store,
+        _results_dir: results_dir,
         _operator: operator,
         _stop: stop,
     }
@@ -208,4 +255,35 @@ pub async fn grant_task_api(client: &Client, ns: &str, account: &str) {
         .create(&PostParams::default(), &binding)
         .await
         .unwrap();
+}
+
+/// A token of Task `task`'s collector ServiceAccount for the collector audience, as
+/// the operator projects it into the collector's container. Creates the account
+/// when the operator has not (yet).
+pub async fn collector_token(client: &Client, ns: &str, task: &str) -> String {
+    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), ns);
+    let name = wharf_model::task::collector_service_account(task);
+    let account: ServiceAccount =
+        serde_json::from_value(json!({ "metadata": { "name": name } })).unwrap();
+    match accounts.create(&PostParams::default(), &account).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(error) => panic!("creating ServiceAccount {name}: {error}"),
+    }
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec {
+            audiences: Some(vec![wharf_model::task::COLLECTOR_AUDIENCE.to_owned()]),
+            expiration_seconds: Some(3600),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    accounts
+        .create_token_request(&name, &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token
+        .unwrap()
 }
