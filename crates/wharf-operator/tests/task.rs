@@ -85,7 +85,11 @@ spec:
         assert_eq!(pod.init_containers.unwrap()[0].name, "wharf-collect");
         let accounts = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
         assert!(
-            accounts.get_opt("wharf-task-render").await.unwrap().is_some(),
+            accounts
+                .get_opt("wharf-task-render")
+                .await
+                .unwrap()
+                .is_some(),
             "the collector's ServiceAccount exists while the Task runs"
         );
 
@@ -97,7 +101,11 @@ spec:
         assert_eq!(status.job_name.as_deref(), Some("render"));
         assert!(status.start_time.is_some() && status.completion_time.is_some());
         assert!(status.duration.is_some());
-        let complete = status.conditions.iter().find(|c| c.type_ == "Complete").unwrap();
+        let complete = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Complete")
+            .unwrap();
         assert_eq!(complete.status, "True");
 
         wait_deleted(&accounts, "wharf-task-render", TIMEOUT)
@@ -282,9 +290,13 @@ async fn ttl_after_finished_deletes_the_task() {
         )
         .await;
         wait_phase(&client, &ns, "brief", TaskPhase::Succeeded).await;
-        wait_deleted(&Api::<Task>::namespaced(client.clone(), &ns), "brief", TIMEOUT)
-            .await
-            .unwrap_or_else(|e| panic!("{}", e.report()));
+        wait_deleted(
+            &Api::<Task>::namespaced(client.clone(), &ns),
+            "brief",
+            TIMEOUT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
     })
     .await;
 }
@@ -415,7 +427,9 @@ async fn a_callback_to_loopback_is_refused_unless_allowed() {
         submit(
             &client,
             &ns,
-            &format!("metadata: {{name: sneaky}}\nspec: {{image: busybox, callback: {{url: '{url}'}}}}"),
+            &format!(
+                "metadata: {{name: sneaky}}\nspec: {{image: busybox, callback: {{url: '{url}'}}}}"
+            ),
         )
         .await;
         let task = wait_for(
@@ -436,7 +450,10 @@ async fn a_callback_to_loopback_is_refused_unless_allowed() {
         assert_eq!(callback.attempts, 1, "a refused address is not retried");
         let error = callback.history[0].error.clone().unwrap();
         assert!(error.contains("loopback"), "{error}");
-        assert!(receiver.received().is_empty(), "no request reached the receiver");
+        assert!(
+            receiver.received().is_empty(),
+            "no request reached the receiver"
+        );
     })
     .await;
 }

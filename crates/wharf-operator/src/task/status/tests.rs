@@ -98,7 +98,11 @@ fn a_complete_job_is_a_succeeded_task_with_times_and_attempts() {
     assert_eq!(status.exit_code, Some(0));
     assert_eq!(status.duration.as_deref(), Some("1m35s"));
     assert_eq!(status.completion_time, Some(Time(at(95))));
-    let complete = status.conditions.iter().find(|c| c.type_ == "Complete").unwrap();
+    let complete = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Complete")
+        .unwrap();
     assert_eq!(complete.status, "True");
 }
 
@@ -194,6 +198,13 @@ fn a_cancelled_task_ends_now() {
     let status = compute(&task(), &Observed::Cancelled { job: None }, at(100));
     assert_eq!(status.phase, Some(TaskPhase::Cancelled));
     assert_eq!(status.completion_time, Some(Time(at(100))));
-    let failed = status.conditions.iter().find(|c| c.type_ == "Failed").unwrap();
-    assert_eq!((failed.status.as_str(), failed.reason.as_str()), ("True", "Cancelled"));
+    let failed = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Failed")
+        .unwrap();
+    assert_eq!(
+        (failed.status.as_str(), failed.reason.as_str()),
+        ("True", "Cancelled")
+    );
 }
