@@ -11,25 +11,13 @@ use wharf_model::api::{AppState as AppStateBody, EventEntry, PodSummary, PodUsag
 use wharf_model::app::build::APP_LABEL;
 use wharf_model::app::{App, AppStatus};
 
-use super::common::{AppPath, authorize, find_app};
+use super::common::{AppPath, authorize, find_app, pods_labelled};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 /// The App's pods from the cache, by name.
 pub fn pods_of(state: &AppState, namespace: &str, app: &str) -> Vec<Pod> {
-    let mut pods: Vec<Pod> = state
-        .caches()
-        .pods
-        .state()
-        .into_iter()
-        .filter(|pod| {
-            pod.namespace().as_deref() == Some(namespace)
-                && pod.labels().get(APP_LABEL).map(String::as_str) == Some(app)
-        })
-        .map(|pod| Pod::clone(&pod))
-        .collect();
-    pods.sort_by_key(ResourceExt::name_any);
-    pods
+    pods_labelled(state, namespace, APP_LABEL, app)
 }
 
 fn summarize(pod: &Pod) -> PodSummary {

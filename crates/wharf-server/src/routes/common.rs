@@ -7,10 +7,12 @@ use std::sync::Arc;
 use axum::Json;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::core::SelectorExt;
+use kube::core::{NamespaceResourceScope, SelectorExt};
 use kube::{Api, Resource, ResourceExt};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use utoipa::IntoParams;
 use wharf_model::api::parse_label_selector;
 use wharf_model::app::App;
@@ -162,15 +164,53 @@ pub fn reset_metadata(meta: &mut ObjectMeta, namespace: &str) -> Result<(), ApiE
 /// The App from the watch cache; asks the API server only on a miss, so an App
 /// created a moment ago is found.
 pub async fn find_app(state: &AppState, namespace: &str, name: &str) -> Result<App, ApiError> {
-    if let Some(app) = state.caches().app(namespace, name) {
-        return Ok(app);
+    cached_or_fetched(state, state.caches().app(namespace, name), namespace, name).await
+}
+
+/// `cached`, the object as a watch cache holds it; on a miss the object is asked
+/// of the API server, so one created a moment ago is found. 404 when it does not
+/// exist.
+pub async fn cached_or_fetched<K>(
+    state: &AppState,
+    cached: Option<K>,
+    namespace: &str,
+    name: &str,
+) -> Result<K, ApiError>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    if let Some(object) = cached {
+        return Ok(object);
     }
-    Api::<App>::namespaced(state.client().clone(), namespace)
+    Api::<K>::namespaced(state.client().clone(), namespace)
         .get_opt(name)
         .await?
         .ok_or_else(|| {
-            ApiError::not_found(format!("there is no App {name} in namespace {namespace}"))
+            ApiError::not_found(format!(
+                "there is no {} {name} in namespace {namespace}",
+                K::kind(&())
+            ))
         })
+}
+
+/// The pods in `namespace` whose label `key` is `value`, from the cache, by name.
+pub fn pods_labelled(state: &AppState, namespace: &str, key: &str, value: &str) -> Vec<Pod> {
+    let mut pods: Vec<Pod> = state
+        .caches()
+        .pods
+        .state()
+        .into_iter()
+        .filter(|pod| {
+            pod.namespace().as_deref() == Some(namespace)
+                && pod.labels().get(key).map(String::as_str) == Some(value)
+        })
+        .map(|pod| Pod::clone(&pod))
+        .collect();
+    pods.sort_by_key(ResourceExt::name_any);
+    pods
 }
 
 /// Answers with the written App, after waiting for it to be Ready when asked:

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use wharf_model::task::build::{CONTAINER_NAME, TASK_LABEL};
 
+use super::common::pods_labelled;
 use super::log_stream::{log_params, stream_logs};
 use super::tasks::{TaskPath, authorize_task, find_task};
 use crate::error::{ApiError, Problem};
@@ -34,18 +35,8 @@ pub struct TaskLogsQuery {
 
 /// The Task's pods from the watch cache, oldest first.
 fn pods_of(state: &AppState, namespace: &str, task: &str) -> Vec<Pod> {
-    let mut pods: Vec<Pod> = state
-        .caches()
-        .pods
-        .state()
-        .into_iter()
-        .filter(|pod| {
-            pod.namespace().as_deref() == Some(namespace)
-                && pod.labels().get(TASK_LABEL).map(String::as_str) == Some(task)
-        })
-        .map(|pod| Pod::clone(&pod))
-        .collect();
-    pods.sort_by_key(|pod| (pod.creation_timestamp(), pod.name_any()));
+    let mut pods = pods_labelled(state, namespace, TASK_LABEL, task);
+    pods.sort_by_key(ResourceExt::creation_timestamp);
     pods
 }
 

@@ -28,7 +28,9 @@ use wharf_model::task::build::TASK_LABEL;
 use wharf_model::task::{MAX_TASK_NAME, Task};
 use wharf_model::workload::EnvFromSource;
 
-use super::common::{ListQuery, NamespacePath, authorize_on, list_page, reset_metadata};
+use super::common::{
+    ListQuery, NamespacePath, authorize_on, cached_or_fetched, list_page, reset_metadata,
+};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, QueryParams, parse_json};
@@ -84,15 +86,7 @@ pub async fn authorize_task(
 /// The Task from the watch cache; asks the API server only on a miss, so a Task
 /// created a moment ago is found.
 pub async fn find_task(state: &AppState, namespace: &str, name: &str) -> Result<Task, ApiError> {
-    if let Some(task) = state.caches().task(namespace, name) {
-        return Ok(task);
-    }
-    Api::<Task>::namespaced(state.client().clone(), namespace)
-        .get_opt(name)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("there is no Task {name} in namespace {namespace}"))
-        })
+    cached_or_fetched(state, state.caches().task(namespace, name), namespace, name).await
 }
 
 /// The Task without server bookkeeping clients do not need.
