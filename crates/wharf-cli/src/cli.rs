@@ -59,6 +59,9 @@ pub enum Command {
     /// Deploy and operate apps.
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Run batch jobs (Tasks), follow them, and download their result files.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
     /// Create and manage Spaces: tenants with a namespace, members, a quota and
     /// isolation.
     #[command(subcommand)]
@@ -285,6 +288,203 @@ pub enum EnvCommand {
         #[arg(required = true, value_name = "KEY")]
         keys: Vec<String>,
     },
+}
+
+/// `wharf tasks …`.
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// Submit a Task; with --wait (or --results-dir) follow it until it ends and
+    /// exit 9 if it fails.
+    Run(Box<RunArgs>),
+    /// List the namespace's Tasks.
+    #[command(visible_alias = "ls")]
+    List {
+        /// Only Tasks whose labels match, e.g. `team=data`.
+        #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+        selector: Option<String>,
+    },
+    /// Show one Task.
+    Get {
+        /// The Task.
+        name: String,
+    },
+    /// Print a Task's logs (its newest attempt unless --attempt).
+    Logs(TaskLogsArgs),
+    /// Cancel a running Task: its pods are stopped and it ends as Cancelled.
+    Cancel {
+        /// The Task.
+        name: String,
+        /// Wait until it has ended.
+        #[command(flatten)]
+        wait: TaskWaitArgs,
+    },
+    /// Delete a Task, its Job, its pods and its result files.
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// The Task.
+        name: String,
+    },
+    /// List a Task's result files, or download them.
+    Results(ResultsArgs),
+}
+
+/// `--wait` and `--timeout-wait` of the commands that can follow a Task to its end.
+#[derive(Debug, Clone, Args)]
+pub struct TaskWaitArgs {
+    /// Wait until the Task has ended, showing its phase on a terminal.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Wait at most this long, e.g. 30m (implies --wait; default: until it ends).
+    #[arg(long, visible_alias = "wait-timeout", value_name = "DURATION", value_parser = parse_wait_limit)]
+    pub timeout_wait: Option<Timeout>,
+}
+
+impl TaskWaitArgs {
+    /// Whether to wait at all.
+    pub fn waits(&self) -> bool {
+        self.wait || self.timeout_wait.is_some()
+    }
+}
+
+/// Reads `--timeout-wait`: any duration of at least 1s (it may exceed the server's
+/// ten minutes: the client asks again).
+pub fn parse_wait_limit(text: &str) -> Result<Timeout, String> {
+    let duration = parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("the wait must be at least 1s".into());
+    }
+    Ok(Timeout {
+        text: text.to_owned(),
+        duration,
+    })
+}
+
+/// `wharf tasks run`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  wharf tasks run --image python:3.13 --command python3 -- -c 'print(42)'
+  wharf tasks run --image registry.example.com/etl:2 --env-file prod.env --results-dir ./out")]
+pub struct RunArgs {
+    /// The container image, e.g. python:3.13.
+    #[arg(long)]
+    pub image: String,
+
+    /// The Task's name (default: task- and five random characters).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// One word of the entrypoint; repeat for more, e.g. --command python3 (the
+    /// image's own when absent). Arguments go after `--`.
+    #[arg(long = "command", value_name = "WORD", allow_hyphen_values = true)]
+    pub command: Vec<String>,
+
+    /// Arguments to the entrypoint.
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+
+    /// An environment variable, KEY=VALUE. Repeat for more.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// A dotenv file (KEY=VALUE lines, at most 256 KiB); its variables reach the
+    /// Task through a ConfigMap deleted with it. Repeat for more.
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+
+    /// The longest the Task may run, all attempts together, e.g. 30m or 2h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_task_duration)]
+    pub timeout: Option<String>,
+
+    /// How many times a failed attempt is retried (0 to 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=100))]
+    pub retries: Option<i32>,
+
+    /// Where the Task writes its result files (default /results).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_results")]
+    pub results_path: Option<String>,
+
+    /// The most the results folder may hold, e.g. 512Mi (default 1Gi).
+    #[arg(long, value_name = "QUANTITY", conflicts_with = "no_results")]
+    pub max_size: Option<String>,
+
+    /// Collect no result files.
+    #[arg(long)]
+    pub no_results: bool,
+
+    /// A URL that receives a signed POST when the Task ends.
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+
+    /// The Secret whose key `key` signs the callback.
+    #[arg(long, value_name = "SECRET", requires = "callback_url")]
+    pub callback_secret: Option<String>,
+
+    /// The Kueue LocalQueue to submit to.
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Option<String>,
+
+    /// A label on the Task, KEY=VALUE (see `wharf tasks list -l`). Repeat for more.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+
+    /// An annotation on the Task, KEY=VALUE; its pods carry it too. Repeat for more.
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub annotations: Vec<(String, String)>,
+
+    /// Follow the Task until it ends.
+    #[command(flatten)]
+    pub wait: TaskWaitArgs,
+
+    /// After the Task succeeds, download its result files into this folder
+    /// (implies --wait); each is checked against its SHA-256.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_results")]
+    pub results_dir: Option<PathBuf>,
+}
+
+/// Reads a Task duration such as `30m` or `1h30m`.
+fn parse_task_duration(text: &str) -> Result<String, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("the timeout must be at least 1s".into()),
+        Ok(_) => Ok(text.to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `wharf tasks logs`.
+#[derive(Debug, Args)]
+pub struct TaskLogsArgs {
+    /// The Task.
+    pub name: String,
+
+    /// Keep printing new lines as they come, until the attempt ends or interrupted.
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u32>,
+
+    /// Which attempt, counted from 1 (default: the newest).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempt: Option<u32>,
+}
+
+/// `wharf tasks results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The Task.
+    pub name: String,
+
+    /// Download every result file into this folder (sub-folders as named), each
+    /// checked against its SHA-256.
+    #[arg(long, value_name = "DIR", conflicts_with = "archive")]
+    pub download: Option<PathBuf>,
+
+    /// Download all result files as one .tar.gz archive.
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
 }
 
 /// `wharf spaces …`.
@@ -565,6 +765,113 @@ mod tests {
     }
 
     #[test]
+    fn tasks_run_reads_command_args_env_and_results() {
+        let cli = parse(&[
+            "tasks",
+            "run",
+            "--image",
+            "python:3.13",
+            "--name",
+            "etl",
+            "--command",
+            "python3",
+            "--command",
+            "-u",
+            "--env",
+            "A=1",
+            "--env-file",
+            "prod.env",
+            "--env-file",
+            "extra.env",
+            "--timeout",
+            "30m",
+            "--retries",
+            "2",
+            "--max-size",
+            "2Gi",
+            "--callback-url",
+            "https://hooks.example.com/x",
+            "--callback-secret",
+            "hook",
+            "--queue",
+            "gpu",
+            "--timeout-wait",
+            "2h",
+            "--results-dir",
+            "out",
+            "--",
+            "-c",
+            "print(1)",
+        ])
+        .unwrap();
+        let Command::Tasks(TasksCommand::Run(run)) = cli.command else {
+            panic!("not a run");
+        };
+        assert_eq!(run.command, ["python3", "-u"]);
+        assert_eq!(run.args, ["-c", "print(1)"]);
+        assert_eq!(run.env, [("A".to_owned(), "1".to_owned())]);
+        assert_eq!(run.env_files.len(), 2);
+        assert_eq!(run.timeout.as_deref(), Some("30m"));
+        assert_eq!(run.retries, Some(2));
+        assert_eq!(
+            run.wait.timeout_wait.as_ref().map(|t| t.duration),
+            Some(Duration::from_secs(7200))
+        );
+        assert!(run.wait.waits());
+        assert_eq!(
+            run.results_dir.as_deref(),
+            Some(std::path::Path::new("out"))
+        );
+    }
+
+    #[test]
+    fn tasks_flags_that_cannot_go_together_are_refused() {
+        for bad in [
+            &["tasks", "run"][..],
+            &["tasks", "run", "--image", "x", "--retries", "101"],
+            &["tasks", "run", "--image", "x", "--timeout", "0s"],
+            &[
+                "tasks",
+                "run",
+                "--image",
+                "x",
+                "--no-results",
+                "--results-dir",
+                "d",
+            ],
+            &[
+                "tasks",
+                "run",
+                "--image",
+                "x",
+                "--no-results",
+                "--max-size",
+                "1Gi",
+            ],
+            &["tasks", "run", "--image", "x", "--callback-secret", "s"],
+            &["tasks", "run", "--image", "x", "--timeout-wait", "0s"],
+            &["tasks", "logs", "t", "--attempt", "0"],
+            &[
+                "tasks",
+                "results",
+                "t",
+                "--download",
+                "d",
+                "--archive",
+                "a.tar.gz",
+            ],
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad:?}: {error}");
+        }
+        let cancel = parse(&["tasks", "cancel", "t", "--wait"]).unwrap();
+        let Command::Tasks(TasksCommand::Cancel { wait, .. }) = cancel.command else {
+            panic!("not a cancel");
+        };
+        assert!(wait.waits() && wait.timeout_wait.is_none());
+    }
+
+    #[test]
     fn timeouts_are_bounded() {
         assert_eq!(
             parse_timeout("5m").unwrap().duration,
@@ -580,5 +887,6 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("Exit codes:"), "{help}");
         assert!(help.contains("6  the wait ran out"), "{help}");
+        assert!(help.contains("9  the Task waited for failed"), "{help}");
     }
 }

@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
-use reqwest::{Method, Response, StatusCode, Url};
+use reqwest::multipart::Form;
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde_json::Value;
+use wharf_model::api::FINISHED_HEADER;
 
 use crate::error::{CliError, Problem};
 
@@ -26,17 +28,31 @@ const READY_HEADER: &str = "wharf-ready";
 pub struct Answer {
     /// The HTTP status.
     pub status: StatusCode,
-    /// `Some(false)` when a wait ran out (202 or `wharf-ready: false`).
+    /// `Some(false)` when a wait for an App ran out (`wharf-ready: false`).
     pub ready: Option<bool>,
+    /// `Some(false)` when a wait for a Task ran out (`wharf-finished: false`).
+    pub finished: Option<bool>,
     /// The body (`Null` when there was none).
     pub body: Value,
 }
 
 impl Answer {
-    /// Whether the server answered before the App was Ready.
+    /// Whether the server answered before what was waited for happened: the App was
+    /// not Ready, or the Task had not finished.
     pub fn wait_ran_out(&self) -> bool {
-        self.ready == Some(false) || self.status == StatusCode::ACCEPTED
+        self.ready == Some(false)
+            || self.finished == Some(false)
+            || self.status == StatusCode::ACCEPTED
     }
+}
+
+/// A boolean answer header (`true` or `false`), when present.
+fn flag(response: &Response, name: &str) -> Option<bool> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v: &HeaderValue| v.to_str().ok())
+        .map(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// A client for one Wharf API server, with an optional bearer token.
@@ -129,6 +145,13 @@ impl Client {
         self.url(&segments)
     }
 
+    /// The URL of `/v1/namespaces/{namespace}/tasks/{rest…}`.
+    pub fn tasks_url(&self, namespace: &str, rest: &[&str]) -> Url {
+        let mut segments = vec!["v1", "namespaces", namespace, "tasks"];
+        segments.extend_from_slice(rest);
+        self.url(&segments)
+    }
+
     /// The URL of `/v1/spaces/{rest…}`.
     pub fn spaces_url(&self, rest: &[&str]) -> Url {
         let mut segments = vec!["v1", "spaces"];
@@ -179,11 +202,22 @@ impl Client {
         streaming: bool,
     ) -> Result<Response, CliError> {
         let mut request = self.http.request(method, url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
         if let Some(body) = body {
             request = request.json(body);
+        }
+        self.execute(request, wait, streaming).await
+    }
+
+    /// Adds the token and the timeout to `request`, sends it, and returns the
+    /// response when its status is a success.
+    async fn execute(
+        &self,
+        mut request: RequestBuilder,
+        wait: Option<Duration>,
+        streaming: bool,
+    ) -> Result<Response, CliError> {
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
         }
         if !streaming {
             request = request.timeout(wait.map_or(REQUEST_TIMEOUT, |w| w + WAIT_MARGIN));
@@ -209,12 +243,25 @@ impl Client {
         wait: Option<Duration>,
     ) -> Result<Answer, CliError> {
         let response = self.send(method, url, body, wait, false).await?;
+        self.answer(response).await
+    }
+
+    /// Posts a `multipart/form-data` body and reads its JSON answer.
+    pub async fn post_form(
+        &self,
+        url: Url,
+        form: Form,
+        wait: Option<Duration>,
+    ) -> Result<Answer, CliError> {
+        let request = self.http.post(url).multipart(form);
+        let response = self.execute(request, wait, false).await?;
+        self.answer(response).await
+    }
+
+    async fn answer(&self, response: Response) -> Result<Answer, CliError> {
         let status = response.status();
-        let ready = response
-            .headers()
-            .get(READY_HEADER)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-            .map(|v| v.eq_ignore_ascii_case("true"));
+        let ready = flag(&response, READY_HEADER);
+        let finished = flag(&response, FINISHED_HEADER);
         let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null
@@ -229,6 +276,7 @@ impl Client {
         Ok(Answer {
             status,
             ready,
+            finished,
             body,
         })
     }

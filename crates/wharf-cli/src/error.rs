@@ -84,6 +84,46 @@ pub enum CliError {
         reason: Option<String>,
     },
 
+    /// The Task did not finish in the time given.
+    #[error(
+        "task {name} had not finished within {timeout} (it is {phase}); see `wharf tasks get {name}`"
+    )]
+    TaskWaitRanOut {
+        /// The Task.
+        name: String,
+        /// How long was waited, as given.
+        timeout: String,
+        /// Its phase when the wait ended.
+        phase: String,
+    },
+
+    /// The Task ended without succeeding.
+    #[error(
+        "task {name} {}{}{}; see `wharf tasks logs {name}`",
+        if phase == "Cancelled" { "was cancelled" } else { "failed" },
+        reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
+    TaskFailed {
+        /// The Task.
+        name: String,
+        /// `Failed` or `Cancelled`.
+        phase: String,
+        /// Its reason, e.g. `BackoffLimitExceeded`.
+        reason: Option<String>,
+        /// Its message.
+        message: Option<String>,
+    },
+
+    /// A downloaded result file is not what the server listed.
+    #[error("{}: {message}", path.display())]
+    Download {
+        /// Where it was being written.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A Space name that cannot be taken.
     #[error("the name {name} is not available: {reason}")]
     Unavailable {
@@ -157,7 +197,8 @@ impl CliError {
             Self::Api { status, .. } => Exit::for_status(*status),
             Self::Unreachable { .. } => Exit::Unreachable,
             Self::Invalid { .. } => Exit::Invalid,
-            Self::WaitRanOut { .. } => Exit::WaitRanOut,
+            Self::WaitRanOut { .. } | Self::TaskWaitRanOut { .. } => Exit::WaitRanOut,
+            Self::TaskFailed { .. } => Exit::TaskFailed,
             Self::Unavailable { .. } => Exit::Conflict,
             Self::NotLoggedIn | Self::LoginRefused(_) => Exit::Unauthorized,
             Self::Http { .. }
@@ -165,6 +206,7 @@ impl CliError {
             | Self::Config { .. }
             | Self::ConfigFormat { .. }
             | Self::Output(_)
+            | Self::Download { .. }
             | Self::Other(_) => Exit::Failure,
         }
     }
@@ -288,5 +330,32 @@ mod tests {
             "the name shop is not available: a Space of that name exists"
         );
         assert_eq!(CliError::Other("x".into()).exit(), Exit::Failure);
+        let failed = CliError::TaskFailed {
+            name: "etl".into(),
+            phase: "Failed".into(),
+            reason: Some("BackoffLimitExceeded".into()),
+            message: Some("3 attempts failed".into()),
+        };
+        assert_eq!(failed.exit(), Exit::TaskFailed);
+        assert_eq!(
+            failed.report(),
+            "task etl failed (BackoffLimitExceeded): 3 attempts failed; see `wharf tasks logs etl`"
+        );
+        let cancelled = CliError::TaskFailed {
+            name: "etl".into(),
+            phase: "Cancelled".into(),
+            reason: None,
+            message: None,
+        };
+        assert_eq!(
+            cancelled.report(),
+            "task etl was cancelled; see `wharf tasks logs etl`"
+        );
+        let ran_out = CliError::TaskWaitRanOut {
+            name: "etl".into(),
+            timeout: "1m".into(),
+            phase: "Running".into(),
+        };
+        assert_eq!(ran_out.exit(), Exit::WaitRanOut);
     }
 }

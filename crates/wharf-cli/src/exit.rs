@@ -16,12 +16,15 @@ pub enum Exit {
     /// 5: the request conflicts with the current state (409), e.g. it would leave a
     /// Space without an owner, or a Space name is not available.
     Conflict,
-    /// 6: the wait for readiness ran out (202, `wharf-ready: false`).
+    /// 6: the wait ran out before the App was Ready or the Task finished (202,
+    /// `wharf-ready: false`, `wharf-finished: false`).
     WaitRanOut,
     /// 7: the input is invalid (400, 413, 415, 422, or refused before sending).
     Invalid,
     /// 8: the Wharf API could not be reached.
     Unreachable,
+    /// 9: the Task waited for ended without succeeding (Failed or Cancelled).
+    TaskFailed,
 }
 
 impl Exit {
@@ -37,6 +40,7 @@ impl Exit {
             Self::WaitRanOut => 6,
             Self::Invalid => 7,
             Self::Unreachable => 8,
+            Self::TaskFailed => 9,
         }
     }
 
@@ -61,9 +65,10 @@ Exit codes:
   3  not found (404): no such App, Space, pod, variable or member
   4  not authenticated or not authorized (401/403), or not logged in
   5  conflict (409) with the current state, or a Space name that is not available
-  6  the wait ran out before the App was Ready (202, wharf-ready: false)
+  6  the wait ran out before the App was Ready or the Task finished (202)
   7  invalid input (400/413/415/422, or refused before sending)
-  8  the Wharf API could not be reached";
+  8  the Wharf API could not be reached
+  9  the Task waited for failed or was cancelled";
 
 #[cfg(test)]
 mod tests {
@@ -101,6 +106,7 @@ mod tests {
             Exit::WaitRanOut,
             Exit::Invalid,
             Exit::Unreachable,
+            Exit::TaskFailed,
         ] {
             assert!(
                 EXIT_CODES_HELP.contains(&format!("\n  {}  ", exit.code())),

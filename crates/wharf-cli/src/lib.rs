@@ -7,12 +7,15 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod download;
 pub mod error;
 pub mod exit;
 pub mod manifest;
 pub mod output;
 pub mod progress;
 pub mod space;
+pub mod task_spec;
+pub mod task_views;
 pub mod views;
 
 use std::io::Write;

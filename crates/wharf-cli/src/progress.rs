@@ -23,6 +23,13 @@ impl Spinner {
         bar.enable_steady_tick(Duration::from_millis(120));
         Self(Some(bar))
     }
+
+    /// Changes the message, e.g. to a new phase.
+    pub fn set_message(&self, message: impl Into<String>) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.into());
+        }
+    }
 }
 
 impl Drop for Spinner {

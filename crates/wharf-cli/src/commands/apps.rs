@@ -201,10 +201,27 @@ fn read_manifest(path: &Path) -> Result<App, CliError> {
 }
 
 async fn list(ctx: &Context, selector: Option<&str>) -> Result<(), CliError> {
+    let items = list_all(ctx, &ctx.client.apps_url(&ctx.namespace, &[]), selector).await?;
+    let body = json!({ "items": items });
+    print_with(ctx, &body, |list: wharf_model::api::AppList| {
+        if list.items.is_empty() {
+            note(&format!("No apps in namespace {}.", ctx.namespace));
+            return String::new();
+        }
+        views::apps_table(&list.items, Timestamp::now()).render()
+    })
+}
+
+/// Every item of a paged list at `base`, following `continue` tokens.
+pub(super) async fn list_all(
+    ctx: &Context,
+    base: &Url,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, CliError> {
     let mut items: Vec<Value> = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let mut url = ctx.client.apps_url(&ctx.namespace, &[]);
+        let mut url = base.clone();
         add_query(
             &mut url,
             &[("labelSelector", selector), ("continue", after.as_deref())],
@@ -219,17 +236,9 @@ async fn list(ctx: &Context, selector: Option<&str>) -> Result<(), CliError> {
             Some(next) if !next.is_empty() && after.as_deref() != Some(next) => {
                 after = Some(next.to_owned());
             }
-            _ => break,
+            _ => return Ok(items),
         }
     }
-    let body = json!({ "items": items });
-    print_with(ctx, &body, |list: wharf_model::api::AppList| {
-        if list.items.is_empty() {
-            note(&format!("No apps in namespace {}.", ctx.namespace));
-            return String::new();
-        }
-        views::apps_table(&list.items, Timestamp::now()).render()
-    })
 }
 
 async fn logs(ctx: &Context, args: LogsArgs) -> Result<(), CliError> {
@@ -244,6 +253,11 @@ async fn logs(ctx: &Context, args: LogsArgs) -> Result<(), CliError> {
             ("pod", args.pod.as_deref()),
         ],
     );
+    stream_out(ctx, url).await
+}
+
+/// Copies a streamed answer (logs) to standard output as it arrives.
+pub(super) async fn stream_out(ctx: &Context, url: Url) -> Result<(), CliError> {
     let response = ctx.client.send(Method::GET, url, None, None, true).await?;
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {

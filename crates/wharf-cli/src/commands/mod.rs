@@ -5,6 +5,7 @@ mod completions;
 mod env;
 mod login;
 mod spaces;
+mod tasks;
 
 use crate::cli::{Cli, Command};
 use crate::client::Client;
@@ -12,7 +13,7 @@ use crate::config::{self, env_var};
 use crate::error::CliError;
 use crate::output::OutputFormat;
 
-/// What every App and Space command needs: a client, the namespace and the output format.
+/// What every App, Task and Space command needs: a client, the namespace and the output format.
 #[derive(Debug)]
 pub struct Context {
     /// The API client, with the token.
@@ -52,6 +53,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Apps(command) => {
             let context = Context::load(cli.namespace, cli.output)?;
             apps::run(&context, command).await
+        }
+        Command::Tasks(command) => {
+            let context = Context::load(cli.namespace, cli.output)?;
+            tasks::run(&context, command).await
         }
         Command::Spaces(command) => {
             let context = Context::load(cli.namespace, cli.output)?;
