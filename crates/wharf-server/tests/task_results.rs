@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client, ResourceExt};
@@ -23,8 +24,8 @@ use rand::RngCore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Harness, Results};
-use wharf_model::task::{COLLECTOR_AUDIENCE, Task, collector_service_account};
+use support::{Harness, Results, collector_token};
+use wharf_model::task::Task;
 use wharf_server::S3Config;
 use wharf_server::results::TaskKey;
 use wharf_testenv::moto::{self, MotoServer};
@@ -66,36 +67,6 @@ async fn create_task(client: &Client, ns: &str, name: &str, max_size: Option<&st
         .unwrap()
 }
 
-/// A token of Task `task`'s collector ServiceAccount for the collector audience,
-/// as the operator projects it into the collector's container.
-async fn collector_token(client: &Client, ns: &str, task: &str) -> String {
-    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), ns);
-    let name = collector_service_account(task);
-    let account: ServiceAccount =
-        serde_json::from_value(json!({ "metadata": { "name": name } })).unwrap();
-    match accounts.create(&PostParams::default(), &account).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 409 => {}
-        Err(error) => panic!("creating ServiceAccount {name}: {error}"),
-    }
-    let request = TokenRequest {
-        spec: Some(TokenRequestSpec {
-            audiences: Some(vec![COLLECTOR_AUDIENCE.to_owned()]),
-            expiration_seconds: Some(3600),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    accounts
-        .create_token_request(&name, &PostParams::default(), &request)
-        .await
-        .unwrap()
-        .status
-        .unwrap()
-        .token
-        .unwrap()
-}
-
 /// Grants the harness's `deployer` reading Tasks and their results.
 async fn grant_results(client: &Client, ns: &str) {
     let role: Role = serde_json::from_value(json!({
@@ -121,6 +92,41 @@ async fn grant_results(client: &Client, ns: &str) {
         .create(&PostParams::default(), &binding)
         .await
         .unwrap();
+    // The authorizer learns of new RBAC objects a moment later; a test that asked
+    // before then would see a 403 (and the server would cache it for seconds).
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(format!("system:serviceaccount:{ns}:deployer")),
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(ns.to_owned()),
+                verb: Some("get".into()),
+                group: Some("wharf.dev".into()),
+                resource: Some("tasks".into()),
+                subresource: Some("results".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    eventually(
+        "the grant to reach the authorizer",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || async {
+            let answer = Api::<SubjectAccessReview>::all(client.clone())
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(|e| e.to_string())?;
+            if answer.status.is_some_and(|s| s.allowed) {
+                Ok(())
+            } else {
+                Err("not allowed yet".to_owned())
+            }
+        },
+    )
+    .await
+    .unwrap();
 }
 
 fn task_url(h: &Harness, task: &str, rest: &str) -> String {
