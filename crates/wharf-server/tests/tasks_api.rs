@@ -318,6 +318,17 @@ async fn dotenv_files_become_config_maps_owned_by_the_task() {
         assert_eq!(data["EMPTY"], "");
         assert_eq!(two.metadata.owner_references.unwrap()[0].uid, uid);
 
+        // A form may carry more than the 1 MiB of a JSON body: files of up to 256 KiB each.
+        let big = "BIG=".to_owned() + &"y".repeat(250 * 1024);
+        let files: Vec<(String, &str)> = (1..=5)
+            .map(|i| (format!("big{i}.env"), big.as_str()))
+            .collect();
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+        let bulky = post_form(&h, &url, form(&task("bulky", json!({})), &files)).await;
+        assert_eq!(bulky.status(), StatusCode::CREATED);
+        let fifth = config_maps.get("bulky-env-5").await.unwrap();
+        assert_eq!(fifth.data.unwrap()["BIG"].len(), 250 * 1024);
+
         // A generated name names the ConfigMaps too.
         let unnamed =
             json!({ "metadata": { "generateName": "batch-" }, "spec": { "image": "busybox" } });
@@ -432,6 +443,10 @@ async fn bad_submissions_are_4xx_that_name_the_field() {
         assert!(detail.contains("bad.env") && detail.contains("line 2"), "{detail}");
         let bad_key = post_form(&h, &url, form(&body, &[("k.env", "1ABC=x")])).await;
         assert!(problem(bad_key).await["detail"].as_str().unwrap().contains("'1ABC'"));
+        let mut huge_json = task("j", json!({}));
+        huge_json["spec"]["args"] = json!(["x".repeat(2 * 1024 * 1024)]);
+        let huge_json = post(&h, &url, huge_json).await;
+        assert_eq!(huge_json.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let huge = "A=".to_owned() + &"x".repeat(300 * 1024);
         let too_big = post_form(&h, &url, form(&body, &[("big.env", &huge)])).await;
         assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);

@@ -14,7 +14,8 @@ mod task_logs;
 mod task_results;
 mod tasks;
 
-use utoipa_axum::router::OpenApiRouter;
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::state::AppState;
@@ -38,7 +39,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(app_logs::app_logs))
         .routes(routes!(app_env::list_env, app_env::update_env))
         .routes(routes!(app_env::list_volumes))
-        .routes(routes!(tasks::list_tasks, tasks::create_task))
+        .routes(
+            routes!(tasks::list_tasks, tasks::create_task)
+                .layer(DefaultBodyLimit::max(tasks::MAX_SUBMISSION)),
+        )
         .routes(routes!(tasks::get_task, tasks::delete_task))
         .routes(routes!(task_actions::cancel_task))
         .routes(routes!(task_logs::task_logs))

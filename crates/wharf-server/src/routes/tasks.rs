@@ -9,10 +9,12 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::multipart::{Field, Multipart};
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::Limited;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -134,6 +136,13 @@ struct EnvFile {
     /// Its variables.
     vars: BTreeMap<String, String>,
 }
+
+/// The largest JSON Task accepted, as for every other JSON body.
+const MAX_JSON: usize = 1024 * 1024;
+
+/// The largest submission: a Task and as many full-size dotenv files as `envFrom`
+/// holds (32 of 256 KiB). Only the create route accepts this much.
+pub const MAX_SUBMISSION: usize = MAX_JSON + 32 * MAX_ENV_FILE;
 
 /// How many times a name Wharf picked is picked again when it is taken.
 const NAME_ATTEMPTS: usize = 3;
@@ -283,6 +292,8 @@ pub async fn create_task(
             .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
         read_form(multipart).await?
     } else {
+        // The route admits a whole form; a JSON Task gets the usual limit.
+        let request = request.map(|body| Body::new(Limited::new(body, MAX_JSON)));
         let JsonBody(task) = JsonBody::<Task>::from_request(request, &()).await?;
         (task, Vec::new())
     };
