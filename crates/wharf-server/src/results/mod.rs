@@ -50,7 +50,7 @@ const PARTS_IN_FLIGHT: usize = 2;
 const UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Chunk size of reads from the local filesystem (object_store's own is 8 KiB,
 /// which costs a thread hop per 8 KiB).
-const LOCAL_READ_CHUNK: u64 = 256 * 1024;
+const LOCAL_READ_CHUNK: u64 = 1024 * 1024;
 
 /// What can go wrong in the result store.
 #[derive(Debug, thiserror::Error)]
@@ -449,9 +449,9 @@ impl ResultStore {
         }
         let bytes = payload_stream(got).map_err(StoreError::from);
         if range.is_some() {
-            return Ok(bytes.boxed());
+            return Ok(read_ahead(bytes.boxed()));
         }
-        Ok(verify::verified(bytes, file.clone()).boxed())
+        Ok(read_ahead(verify::verified(bytes, file.clone()).boxed()))
     }
 
     /// A gzip-compressed tar archive of `files`, streamed as it is made. Each entry
@@ -578,6 +578,29 @@ where
         writer.put(chunk);
     }
     Ok((size, hex(&hasher.finalize())))
+}
+
+/// Chunks read (and hashed) ahead of the consumer, at most this many.
+const READ_AHEAD: usize = 4;
+
+/// Drives `stream` on its own task, [`READ_AHEAD`] chunks ahead of whoever consumes
+/// the result, so reading and hashing the next chunks overlaps sending this one
+/// (they run on different cores). Memory stays bounded by the channel. Dropping
+/// the result stops the reading.
+fn read_ahead(mut stream: ByteStream) -> ByteStream {
+    let (sender, receiver) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        while let Some(item) = stream.next().await {
+            let failed = item.is_err();
+            if sender.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
 }
 
 /// The bytes of a get, in large chunks for local files.
