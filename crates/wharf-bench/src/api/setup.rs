@@ -23,6 +23,8 @@ pub struct Environment {
     pub token: String,
     /// The benchmark's own Kubernetes client.
     pub client: Client,
+    /// The folder of the server's local result store.
+    pub results_dir: std::path::PathBuf,
     _operator: RunningOperator,
     stop_server: oneshot::Sender<()>,
 }
@@ -112,7 +114,7 @@ impl Environment {
                 })?
         );
         // The benchmark stores no results; the server needs a store all the same.
-        let results_dir = std::env::temp_dir().join("wharf-bench-results");
+        let results_dir = std::env::temp_dir().join(format!("wharf-bench-results-{ns}"));
         let results =
             wharf_server::ResultStore::local(&results_dir).map_err(|e| BenchError::Process {
                 what: format!("opening a result store in {}", results_dir.display()),
@@ -153,6 +155,7 @@ impl Environment {
             namespace: ns,
             token,
             client,
+            results_dir,
             _operator: operator,
             stop_server,
         })
@@ -161,6 +164,7 @@ impl Environment {
     /// Stops the server and operator and deletes the namespace.
     pub async fn stop(self) {
         let _ = self.stop_server.send(());
+        let _ = tokio::fs::remove_dir_all(&self.results_dir).await;
         if let Err(error) = namespace::delete(&self.client, &self.namespace, None).await {
             eprintln!("could not delete namespace {}: {error}", self.namespace);
         }
