@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod context;
 mod error;
+mod events;
 mod http;
 mod metrics;
 pub mod space;

@@ -7,7 +7,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::DeleteParams;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 use tracing::instrument;
 use wharf_model::app::build::{Defaults, build, env_object_name};
@@ -45,18 +45,14 @@ pub async fn reconcile(
             // Retrying cannot help an object that does not deserialize: say so once
             // and wait for the next change.
             tracing::warn!(error = %invalid.error, "App cannot be read; skipped until it changes");
-            let reference = guard.object_ref(&());
-            let event = Event {
-                type_: EventType::Warning,
-                reason: "InvalidObject".into(),
-                note: Some(truncate(
-                    &format!("the App cannot be read: {}", invalid.error),
-                    1000,
-                )),
-                action: "Reconcile".into(),
-                secondary: None,
-            };
-            let _ = ctx.shared.recorder.publish(&event, &reference).await;
+            crate::events::publish(
+                &ctx.shared.recorder,
+                &guard.object_ref(&()),
+                EventType::Warning,
+                "InvalidObject",
+                &format!("the App cannot be read: {}", invalid.error),
+            )
+            .await;
             Ok(Action::await_change())
         }
     };
@@ -199,30 +195,12 @@ async fn report(
 }
 
 async fn publish(ctx: &AppContext, app: &App, type_: EventType, reason: &str, note: String) {
-    let event = Event {
+    crate::events::publish(
+        &ctx.shared.recorder,
+        &app.object_ref(&()),
         type_,
-        reason: reason.to_owned(),
-        note: Some(truncate(&note, 1000)),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(error) = ctx
-        .shared
-        .recorder
-        .publish(&event, &app.object_ref(&()))
-        .await
-    {
-        tracing::debug!(%error, "could not publish event");
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let cut = (0..=max)
-        .rev()
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(0);
-    format!("{}…", &text[..cut])
+        reason,
+        &note,
+    )
+    .await;
 }

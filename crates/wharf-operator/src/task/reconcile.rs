@@ -9,7 +9,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
@@ -203,25 +203,5 @@ pub(super) async fn publish_to(
     reason: &str,
     note: String,
 ) {
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(truncate(&note, 1000)),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(error) = ctx.shared.recorder.publish(&event, reference).await {
-        tracing::debug!(%error, "could not publish event");
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let cut = (0..=max)
-        .rev()
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(0);
-    format!("{}…", &text[..cut])
+    crate::events::publish(&ctx.shared.recorder, reference, type_, reason, &note).await;
 }
