@@ -1,7 +1,8 @@
 //! Task result files through the API against the real test cluster, on the local
 //! store and on S3 (moto): the collector's uploads with its audience-bound token,
 //! the manifest into the Task's status, listing, whole and ranged downloads, the
-//! archive, what is refused, and the sweep after a Task is deleted.
+//! archive, what is refused, the sweep after a Task is deleted, and the Secret that
+//! holds S3 credentials.
 //!
 //! The Task controller is not involved: each test makes its Task and the Task's
 //! collector ServiceAccount itself, as the operator would.
@@ -697,6 +698,55 @@ async fn results_of_a_deleted_task_are_swept() {
         )
         .await
         .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s3_credentials_are_read_from_a_secret() {
+    with_temp_ns(|client, ns| async move {
+        let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+            "metadata": { "name": "results-s3" },
+            "stringData": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "wJalr\n" }
+        }))
+        .unwrap();
+        Api::namespaced(client.clone(), &ns)
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+        let url = "https://s3.eu-west-1.amazonaws.com/results";
+        let config = S3Config::from_secret(&client, url, None, &format!("{ns}/results-s3"))
+            .await
+            .unwrap();
+        assert_eq!(config.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(config.secret_access_key, "wJalr");
+        assert_eq!(config.region, "eu-west-1");
+        assert_eq!(config.bucket, "results");
+
+        for (reference, expected) in [
+            (format!("{ns}/missing"), "cannot read Secret"),
+            ("no-slash".to_owned(), "namespace/name"),
+        ] {
+            let error = S3Config::from_secret(&client, url, None, &reference)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+        let partial: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+            "metadata": { "name": "partial" },
+            "stringData": { "accessKeyId": "AKIDEXAMPLE" }
+        }))
+        .unwrap();
+        Api::namespaced(client.clone(), &ns)
+            .create(&PostParams::default(), &partial)
+            .await
+            .unwrap();
+        let error = S3Config::from_secret(&client, url, None, &format!("{ns}/partial"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("has no key secretAccessKey"), "{error}");
     })
     .await;
 }
