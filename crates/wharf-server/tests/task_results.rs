@@ -229,40 +229,48 @@ async fn round_trip(client: Client, ns: String, results: Results) {
     let task = create_task(&client, &ns, "train", Some("100Mi")).await;
     let token = collector_token(&client, &ns, "train").await;
 
+    // The files a Task leaves in its results folder, collected by the real
+    // collector (`wharfd collect --once`, as a library) with the Task's token.
     let large = random(LARGE);
-    let uploaded = upload(
-        &h,
-        &token,
-        "train",
-        "model/weights.bin",
-        &large,
-        &sha(&large),
-    )
-    .await;
-    assert_eq!(uploaded.status(), StatusCode::CREATED);
-    let stored: Value = uploaded.json().await.unwrap();
-    assert_eq!(
-        stored,
-        json!({ "name": "model/weights.bin", "size": LARGE, "sha256": sha(&large) })
-    );
     // A long name with characters that need encoding, and an empty file.
     let long_name = format!("reports/{}/final report #1.csv", "nested".repeat(20));
     let small = Bytes::from_static(b"epoch,loss\n1,0.5\n2,0.25\n");
     let empty = Bytes::new();
-    for (name, data) in [(long_name.as_str(), &small), ("empty", &empty)] {
-        let response = upload(&h, &token, "train", name, data, &sha(data)).await;
-        assert_eq!(response.status(), StatusCode::CREATED, "{name}");
+    let folder = tempfile::tempdir().unwrap();
+    for (name, data) in [
+        ("model/weights.bin", &large),
+        (long_name.as_str(), &small),
+        ("empty", &empty),
+    ] {
+        let path = folder.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, data).unwrap();
     }
-    let manifest = json!({
-        "files": [
-            { "name": "model/weights.bin", "size": LARGE, "sha256": sha(&large) },
-            { "name": long_name, "size": small.len(), "sha256": sha(&small) },
-            { "name": "empty", "size": 0, "sha256": sha(&empty) },
-        ],
-        "refused": [{ "name": "link", "reason": "symlink" }]
-    });
-    let recorded = put_manifest(&h, &token, "train", manifest).await;
-    assert_eq!(recorded.status(), StatusCode::OK);
+    std::os::unix::fs::symlink("/etc/passwd", folder.path().join("link")).unwrap();
+    let token_file = folder.path().join("..").join(format!("token-{ns}"));
+    std::fs::write(&token_file, &token).unwrap();
+    let mut config = wharf_collector::CollectConfig::new(&h.base, &ns, "train");
+    config.dir = folder.path().to_owned();
+    config.token_file = token_file.clone();
+    let report = wharf_collector::collect(&config)
+        .await
+        .unwrap_or_else(|e| panic!("collecting: {e}"));
+    let _ = std::fs::remove_file(&token_file);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let uploaded: Vec<(&str, u64, &str)> = report
+        .uploaded
+        .iter()
+        .map(|f| (f.name.as_str(), f.size, f.sha256.as_str()))
+        .collect();
+    let (large_sha, small_sha, empty_sha) = (sha(&large), sha(&small), sha(&empty));
+    assert_eq!(
+        uploaded,
+        [
+            ("empty", 0, empty_sha.as_str()),
+            ("model/weights.bin", LARGE as u64, large_sha.as_str()),
+            (long_name.as_str(), small.len() as u64, small_sha.as_str()),
+        ]
+    );
 
     // The status says so, written by the results field manager.
     let status_of = Api::<Task>::namespaced(client.clone(), &ns)
