@@ -25,6 +25,7 @@ use wharf_model::task::{
     DEFAULT_RESULTS_MAX_SIZE, ResultFile, ResultManifest, Task, validate_result_name,
 };
 
+use super::tasks::find_task;
 use crate::auth::Access;
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
@@ -473,20 +474,6 @@ async fn authorize_results(
         name: Some(name),
     };
     state.auth().check(headers, &access).await.map(|_| ())
-}
-
-/// The Task from the watch cache; asks the API server only on a miss, so a Task
-/// created a moment ago is found.
-async fn find_task(state: &AppState, namespace: &str, name: &str) -> Result<Task, ApiError> {
-    if let Some(task) = state.caches().task(namespace, name) {
-        return Ok(task);
-    }
-    Api::<Task>::namespaced(state.client().clone(), namespace)
-        .get_opt(name)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("there is no Task {name} in namespace {namespace}"))
-        })
 }
 
 fn task_key(task: &Task) -> Result<TaskKey, ApiError> {
