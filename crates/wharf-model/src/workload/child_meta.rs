@@ -6,8 +6,20 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+
+use super::env_build::BuiltEnv;
 use kube::Resource;
 use kube::api::ObjectMeta;
+
+/// Name of the ConfigMap and Secret holding a workload's environment.
+pub fn env_object_name(workload: &str) -> String {
+    format!("{workload}-env")
+}
+
+/// Name of the ConfigMap holding a workload's mounted files.
+pub fn files_object_name(workload: &str) -> String {
+    format!("{workload}-files")
+}
 
 /// The owner was not read from the API server, so it lacks the named metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +86,16 @@ impl ChildMeta {
             data: Some(data),
             ..ConfigMap::default()
         }
+    }
+
+    /// The env ConfigMap (plain values) and env Secret (secret values) behind
+    /// `env`, each only when it has data.
+    pub fn env_objects(&self, env: &BuiltEnv) -> (Option<ConfigMap>, Option<Secret>) {
+        let name = env_object_name(&self.name);
+        (
+            (!env.config.is_empty()).then(|| self.config_map(&name, env.config.clone())),
+            (!env.secret.is_empty()).then(|| self.secret(&name, env.secret.clone())),
+        )
     }
 
     /// An Opaque Secret child.

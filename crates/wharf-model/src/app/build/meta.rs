@@ -16,15 +16,7 @@ pub const APP_LABEL: &str = "wharf.dev/app";
 /// change to any of them rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "wharf.dev/config-hash";
 
-/// Name of the ConfigMap and Secret holding an App's environment.
-pub fn env_object_name(app: &str) -> String {
-    format!("{app}-env")
-}
-
-/// Name of the ConfigMap holding an App's files.
-pub fn files_object_name(app: &str) -> String {
-    format!("{app}-files")
-}
+pub use crate::workload::{env_object_name, files_object_name};
 
 /// The labels that select an App's pods. Kept minimal: a Deployment's selector
 /// cannot change.

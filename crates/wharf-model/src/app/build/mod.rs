@@ -102,9 +102,7 @@ pub fn build(
         &env_name,
     )?;
 
-    let env_config_map =
-        (!env.config.is_empty()).then(|| meta.config_map(&env_name, env.config.clone()));
-    let env_secret = (!env.secret.is_empty()).then(|| meta.secret(&env_name, env.secret.clone()));
+    let (env_config_map, env_secret) = meta.env_objects(&env);
     let files_config_map = files_config_map(&meta, &files_object_name(&meta.name), &spec.files);
     let config_hash = meta::content_hash(&env.config, &env.secret, files_config_map.as_ref());
     let claims = volumes::claims(&meta, &spec.volumes);

@@ -20,6 +20,7 @@ use super::{Task, collector_service_account};
 use crate::workload::env_build::{EnvError, build_env};
 use crate::workload::substitute::BuiltIns;
 use crate::workload::{ChildMeta, files_config_map};
+pub use crate::workload::{env_object_name, files_object_name};
 
 /// Label with the Task's name on every child and pod.
 pub const TASK_LABEL: &str = "wharf.dev/task";
@@ -79,16 +80,6 @@ pub enum BuildError {
     Timeout(#[from] crate::duration::InvalidDuration),
 }
 
-/// Name of the ConfigMap and Secret holding a Task's environment.
-pub fn env_object_name(task: &str) -> String {
-    format!("{task}-env")
-}
-
-/// Name of the ConfigMap holding a Task's files.
-pub fn files_object_name(task: &str) -> String {
-    format!("{task}-files")
-}
-
 /// Builds every child of `task`. `generated` holds the generated secret values by
 /// variable name.
 pub fn build(
@@ -112,9 +103,7 @@ pub fn build(
         &env_name,
         &env_name,
     )?;
-    let env_config_map =
-        (!env.config.is_empty()).then(|| meta.config_map(&env_name, env.config.clone()));
-    let env_secret = (!env.secret.is_empty()).then(|| meta.secret(&env_name, env.secret.clone()));
+    let (env_config_map, env_secret) = meta.env_objects(&env);
     let files_config_map = files_config_map(&meta, &files_object_name(&meta.name), &spec.files);
     let collector_account = spec.results.as_ref().map(|_| ServiceAccount {
         metadata: meta.object(&collector_service_account(&meta.name)),
