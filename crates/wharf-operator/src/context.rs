@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
+use wharf_model::space::Space;
 
 use crate::{Metrics, OperatorConfig};
 
@@ -17,16 +19,21 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// The operator's settings.
     pub config: OperatorConfig,
+    /// Every Space, for what workloads take from the Space of their namespace
+    /// (base domain, pod security level); one watch serves every controller.
+    pub spaces: Store<Space>,
 }
 
 impl Context {
-    /// A context for the controllers.
+    /// A context for the controllers; starts the Space watch on the current Tokio
+    /// runtime.
     pub fn new(client: Client, config: OperatorConfig, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter {
             controller: "wharf-operator".into(),
             instance: std::env::var("POD_NAME").ok(),
         };
         Self {
+            spaces: crate::app::reflect_spaces(&client),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             metrics,

@@ -40,7 +40,6 @@ pub(crate) async fn run(
     let reconcile_ctx = Arc::new(reconcile::AppContext {
         shared: ctx.clone(),
         stores: stores.clone(),
-        spaces: defaults::reflect_spaces(&client),
     });
 
     let apps: Api<DeserializeGuard<App>> = ctx.config.api(&client);

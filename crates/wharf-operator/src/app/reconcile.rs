@@ -28,8 +28,6 @@ pub struct AppContext {
     pub shared: Arc<Context>,
     /// Caches of the App's children.
     pub stores: ChildStores,
-    /// Every Space, for the defaults an App takes from its Space.
-    pub spaces: kube::runtime::reflector::Store<wharf_model::space::Space>,
 }
 
 /// Reconciles one App.
@@ -130,7 +128,7 @@ async fn reconcile_app(app: &App, ctx: &AppContext) -> Result<Action, Error> {
             &app.spec.env,
         )
         .await?;
-        let space = super::defaults::space_of(app, &ctx.spaces);
+        let space = super::defaults::space_of(app, &ctx.shared.spaces);
         let app = super::defaults::with_space_defaults(app, space.as_deref());
         let defaults = Defaults {
             restricted_pods: space

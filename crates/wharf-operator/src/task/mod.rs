@@ -105,7 +105,6 @@ pub(crate) async fn run(
     let reconcile_ctx = Arc::new(reconcile::TaskContext {
         shared: ctx.clone(),
         stores,
-        spaces: crate::app::reflect_spaces(&client),
     });
 
     let tasks: Api<DeserializeGuard<Task>> = ctx.config.api(&client);

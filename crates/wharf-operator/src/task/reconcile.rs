@@ -10,11 +10,10 @@ use kube::api::{Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tracing::instrument;
-use wharf_model::space::{PodSecurityLevel, Space};
+use wharf_model::space::PodSecurityLevel;
 use wharf_model::task::build::{TaskDefaults, build, env_object_name};
 use wharf_model::task::{Task, TaskPhase};
 
@@ -32,8 +31,6 @@ pub struct TaskContext {
     pub shared: Arc<Context>,
     /// Caches of Jobs, pods and Secrets.
     pub stores: TaskStores,
-    /// Every Space, for the pod security level of a Task's namespace.
-    pub spaces: Store<Space>,
 }
 
 /// Reconciles one Task.
@@ -114,7 +111,7 @@ async fn reconcile_task(task: &Task, ctx: &TaskContext) -> Result<Action, Error>
     )
     .await?;
     let defaults = TaskDefaults {
-        restricted_pods: crate::app::space_in(&ns, &ctx.spaces)
+        restricted_pods: crate::app::space_in(&ns, &ctx.shared.spaces)
             .is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
         ..ctx.shared.config.task_defaults.clone()
     };
