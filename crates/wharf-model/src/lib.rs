@@ -11,6 +11,7 @@ pub mod crds;
 pub mod duration;
 pub mod space;
 pub mod task;
+pub mod wire;
 pub mod workload;
 
 /// The API group of every Wharf custom resource.

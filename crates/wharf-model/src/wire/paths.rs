@@ -1,0 +1,147 @@
+//! The URL paths of the Wharf API, built in one place for every side.
+//!
+//! A path is kept as its segments; [`ApiPath::segments`] serves clients that extend a
+//! base URL (so a server behind a path prefix keeps it), and `Display` gives the
+//! absolute path with each segment percent-encoded, for the server's own answers and
+//! the operator's callbacks. Names can never reach another path: every reserved
+//! character of a segment is encoded, `/` included.
+//!
+//! A result file's name may hold `/` (`out/a.csv`): each of its parts becomes one
+//! segment, so its download path reads `…/results/out/a.csv`, which is what the
+//! server's `{*file}` route takes.
+
+use std::fmt;
+
+/// The API's version prefix.
+pub const VERSION: &str = "v1";
+
+/// RFC 3986's unreserved characters pass; everything else is encoded.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A path of the API, as its unencoded segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiPath(Vec<String>);
+
+impl ApiPath {
+    /// `/v1/<segments…>`.
+    pub fn v1<'a>(segments: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut all = vec![VERSION.to_owned()];
+        all.extend(segments.into_iter().map(str::to_owned));
+        Self(all)
+    }
+
+    /// This path with `segments` appended.
+    #[must_use]
+    pub fn join<'a>(mut self, segments: impl IntoIterator<Item = &'a str>) -> Self {
+        self.0.extend(segments.into_iter().map(str::to_owned));
+        self
+    }
+
+    /// The unencoded segments, for `Url::path_segments_mut().extend(…)`.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for ApiPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for segment in &self.0 {
+            write!(
+                f,
+                "/{}",
+                percent_encoding::utf8_percent_encode(segment, SEGMENT)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The plural names of the namespaced resources in paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collection {
+    /// `apps`
+    Apps,
+    /// `tasks`
+    Tasks,
+}
+
+impl Collection {
+    /// The path segment.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Apps => "apps",
+            Self::Tasks => "tasks",
+        }
+    }
+}
+
+/// `/v1/namespaces/{namespace}/{collection}`.
+pub fn collection(namespace: &str, collection: Collection) -> ApiPath {
+    ApiPath::v1(["namespaces", namespace, collection.as_str()])
+}
+
+/// `/v1/namespaces/{namespace}/{collection}/{name}`.
+pub fn object(namespace: &str, kind: Collection, name: &str) -> ApiPath {
+    collection(namespace, kind).join([name])
+}
+
+/// `/v1/namespaces/{namespace}/apps/{name}`.
+pub fn app(namespace: &str, name: &str) -> ApiPath {
+    object(namespace, Collection::Apps, name)
+}
+
+/// `/v1/namespaces/{namespace}/tasks/{name}`.
+pub fn task(namespace: &str, name: &str) -> ApiPath {
+    object(namespace, Collection::Tasks, name)
+}
+
+/// `/v1/namespaces/{namespace}/tasks/{task}/results`: the listing (GET) and the
+/// manifest upload target's parent.
+pub fn task_results(namespace: &str, task_name: &str) -> ApiPath {
+    task(namespace, task_name).join(["results"])
+}
+
+/// `/v1/namespaces/{namespace}/tasks/{task}/results/{file…}`: where result `file`
+/// is downloaded (GET) and uploaded (PUT). The one builder of this path: the
+/// listing, the callback and the clients all use it.
+pub fn task_result(namespace: &str, task_name: &str, file: &str) -> ApiPath {
+    task_results(namespace, task_name).join(file.split('/'))
+}
+
+/// `/v1/spaces` or `/v1/spaces/{name}`.
+pub fn space(name: Option<&str>) -> ApiPath {
+    ApiPath::v1(["spaces"]).join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded_and_result_folders_kept() {
+        assert_eq!(
+            task_result("team-a", "train", "out/a b.csv").to_string(),
+            "/v1/namespaces/team-a/tasks/train/results/out/a%20b.csv"
+        );
+        assert_eq!(
+            task_result("ns", "t", "a?c#d%e&f=g+h ü~._-").to_string(),
+            "/v1/namespaces/ns/tasks/t/results/a%3Fc%23d%25e%26f%3Dg%2Bh%20%C3%BC~._-"
+        );
+        assert_eq!(app("ns", "../x").to_string(), "/v1/namespaces/ns/apps/..%2Fx");
+        assert_eq!(space(None).to_string(), "/v1/spaces");
+        assert_eq!(space(Some("shop")).to_string(), "/v1/spaces/shop");
+    }
+
+    #[test]
+    fn segments_are_the_unencoded_parts() {
+        let path = task_result("ns", "t", "out/x.bin");
+        assert_eq!(
+            path.segments().collect::<Vec<_>>(),
+            ["v1", "namespaces", "ns", "tasks", "t", "results", "out", "x.bin"]
+        );
+    }
+}
