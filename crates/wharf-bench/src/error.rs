@@ -24,6 +24,10 @@ pub enum BenchError {
         source: kube::Error,
     },
 
+    /// The API server's own metrics could not be read.
+    #[error("reading the API server's /metrics: {0}")]
+    Metrics(String),
+
     /// A call to the Kubernetes API failed.
     #[error("{what}")]
     Kube {

@@ -176,7 +176,9 @@ pub fn spaces_table(spaces: &[Space], now: Timestamp) -> Table {
         table.row(vec![
             space.metadata.name.clone().unwrap_or_default(),
             status.namespace.unwrap_or_else(|| space.namespace_name()),
-            status.phase.unwrap_or_else(|| NONE.to_owned()),
+            status
+                .phase
+                .map_or_else(|| NONE.to_owned(), |p| p.as_str().to_owned()),
             space.spec.pod_security.as_str().to_owned(),
             space
                 .spec

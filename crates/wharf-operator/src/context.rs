@@ -7,6 +7,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use wharf_model::space::Space;
 
+use crate::kit::StatusMemory;
 use crate::{Metrics, OperatorConfig};
 
 /// Shared state of the controllers.
@@ -22,6 +23,9 @@ pub struct Context {
     /// Every Space, for what workloads take from the Space of their namespace
     /// (base domain, pod security level); one watch serves every controller.
     pub spaces: Store<Space>,
+    /// The statuses written lately, so a reconcile that runs before the watch
+    /// delivered its own write does not write it again.
+    pub status_memory: StatusMemory,
 }
 
 impl Context {
@@ -38,6 +42,7 @@ impl Context {
             client,
             metrics,
             config,
+            status_memory: StatusMemory::default(),
         }
     }
 }

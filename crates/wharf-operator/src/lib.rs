@@ -5,13 +5,13 @@
 //! `/readyz` endpoints, and returns when a shutdown signal arrives.
 
 pub mod app;
-mod apply;
 mod client;
 mod config;
 mod context;
 mod error;
 mod events;
 mod http;
+pub mod kit;
 mod metrics;
 pub mod space;
 pub mod task;
@@ -20,7 +20,7 @@ mod workload;
 pub use client::rate_limited_client;
 pub use config::OperatorConfig;
 pub use context::Context;
-pub use error::Error;
+pub use error::{Error, ObjectName};
 pub use metrics::Metrics;
 
 use std::sync::Arc;

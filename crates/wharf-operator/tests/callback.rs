@@ -213,7 +213,7 @@ async fn a_signed_delivery_arrives_byte_exact() {
     assert_eq!(json["task"]["uid"], UID);
     assert_eq!(
         json["results"][0]["downloadUrl"],
-        "https://wharf.example.com/v1/namespaces/team-a/tasks/train/results/out%2Fmodel.bin"
+        "https://wharf.example.com/v1/namespaces/team-a/tasks/train/results/out/model.bin"
     );
 }
 

@@ -133,7 +133,7 @@ async fn spaces_isolate_tenants_and_enforce_roles_quota_and_security() {
         // The Space yields its namespace, quota, limits and role bindings.
         let spaces = Api::<Space>::all(client.clone());
         for name in [&space_a, &space_b] {
-            wait_for(&spaces, name, "the Space to be Active", TIMEOUT, |s| s.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Active"))
+            wait_for(&spaces, name, "the Space to be Active", TIMEOUT, |s| s.status.as_ref().and_then(|s| s.phase) == Some(wharf_model::space::SpacePhase::Active))
                 .await
                 .unwrap();
         }

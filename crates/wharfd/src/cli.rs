@@ -217,8 +217,14 @@ impl Cli {
             Command::Operator(args) => run_operator(args).await,
             Command::Server(args) => run_server(args).await,
             Command::All { operator, server } => {
-                let (operator, server) = tokio::join!(run_operator(operator), run_server(server));
-                operator.and(server)
+                // Either half failing (the API port taken, the metrics port taken)
+                // stops both at once with its error, rather than leaving the other
+                // half running until SIGTERM.
+                tokio::try_join!(
+                    async { run_operator(operator).await.context("the operator failed") },
+                    async { run_server(server).await.context("the API server failed") },
+                )?;
+                Ok(())
             }
         }
     }

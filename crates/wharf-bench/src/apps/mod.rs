@@ -10,6 +10,7 @@
 mod baseline;
 mod objects;
 pub mod report;
+pub mod requests;
 mod wharf;
 
 use std::future::Future;
@@ -149,7 +150,9 @@ async fn both_sides(
         settings.count, settings.concurrency
     );
     namespace::create(client, &sides.baseline).await?;
+    let before = requests::Counts::scrape(client).await?;
     let baseline = baseline::run(client, &sides.baseline, settings).await?;
+    let baseline_requests = requests::Counts::scrape(client).await?.since(&before);
     // The Wharf side starts on a quiet cluster.
     cleanup(client, &sides.baseline, Some(DELETE_TIMEOUT)).await;
 
@@ -167,7 +170,12 @@ async fn both_sides(
         concurrency: args.concurrency,
         extra_args: args.wharfd_args.clone(),
     };
-    let wharf = wharf::run(client, &operator, settings).await?;
+    let mut wharf = wharf::run(client, &operator, settings).await?;
+    wharf.requests = Some(requests::RequestsPerApp::new(
+        &baseline_requests,
+        &wharf.request_counts,
+        settings.count,
+    ));
     Ok((baseline, wharf))
 }
 

@@ -31,6 +31,10 @@ pub struct WharfOutcome {
     pub reconciles: Option<Reconciles>,
     /// wharfd's log file.
     pub log: PathBuf,
+    /// The counted requests from the first App create until all were Ready.
+    pub request_counts: super::requests::Counts,
+    /// Requests per App beside the baseline's, once both sides ran.
+    pub requests: Option<super::requests::RequestsPerApp>,
 }
 
 /// Reconciles wharfd counted for Apps.
@@ -76,6 +80,7 @@ pub async fn run(
     let apps = Api::<App>::namespaced(client.clone(), namespace);
     let created = Counter::new("Apps created", count);
 
+    let before = super::requests::Counts::scrape(client).await?;
     let start = Instant::now();
     let deadline = start + settings.timeout;
     let _ticker = progress::every_few_seconds(
@@ -108,6 +113,7 @@ pub async fn run(
         exited = wharfd.exited() => return Err(exited),
     };
 
+    let request_counts = super::requests::Counts::scrape(client).await?.since(&before);
     let peak_rss = wharfd.peak_rss()?;
     let reconciles = wharfd.metrics().await.ok().and_then(|m| app_reconciles(&m));
     let log = wharfd.log().to_owned();
@@ -117,6 +123,8 @@ pub async fn run(
         peak_rss,
         reconciles,
         log,
+        request_counts,
+        requests: None,
     })
 }
 

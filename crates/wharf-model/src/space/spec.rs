@@ -220,7 +220,7 @@ pub struct DefaultLimits {
 pub struct SpaceStatus {
     /// `Active`, `Terminating` or `Failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<SpacePhase>,
     /// The Space's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -240,6 +240,34 @@ pub struct SpaceStatus {
     /// The Space generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+}
+
+/// A one-word summary of a Space's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SpacePhase {
+    /// The namespace and everything in it are in place.
+    Active,
+    /// The Space was deleted; its namespace is draining.
+    Terminating,
+    /// The Space cannot be realised as written (see the conditions).
+    Failed,
+}
+
+impl SpacePhase {
+    /// The phase as it appears in the resource.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Terminating => "Terminating",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+impl std::fmt::Display for SpacePhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Space {

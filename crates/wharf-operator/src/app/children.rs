@@ -1,5 +1,5 @@
-//! Applying an App's children with server-side apply, and removing those it no
-//! longer needs. Child caches (reflectors) tell which exist without a list call.
+//! An App's children: the caches (reflectors) of every kind it may own, and the
+//! apply of one App's children through the kit, removing those it no longer needs.
 
 use std::fmt::Debug;
 
@@ -9,38 +9,40 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::core::DeserializeGuard;
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::Serialize;
+use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
-use wharf_model::FIELD_MANAGER;
 use wharf_model::app::App;
-use wharf_model::app::build::{AppChildren, env_object_name, files_object_name};
+use wharf_model::app::build::AppChildren;
 
-use crate::{Error, OperatorConfig};
+use crate::OperatorConfig;
+use crate::kit::{ApplyError, Children};
 
-/// Caches of the children kinds an App may stop needing.
+/// Caches of the kinds an App owns; reconciles read them instead of the API server.
 #[derive(Clone)]
 pub struct ChildStores {
+    deployments: Store<Deployment>,
     services: Store<Service>,
     ingresses: Store<Ingress>,
     config_maps: Store<ConfigMap>,
     /// Also the first place generated secret values are read from.
     pub secrets: Store<Secret>,
     autoscalers: Store<HorizontalPodAutoscaler>,
+    claims: Store<PersistentVolumeClaim>,
 }
 
 impl ChildStores {
     /// Waits until every cache has its first full list.
     pub async fn wait_until_ready(&self) {
+        let _ = self.deployments.wait_until_ready().await;
         let _ = self.services.wait_until_ready().await;
         let _ = self.ingresses.wait_until_ready().await;
         let _ = self.config_maps.wait_until_ready().await;
         let _ = self.secrets.wait_until_ready().await;
         let _ = self.autoscalers.wait_until_ready().await;
+        let _ = self.claims.wait_until_ready().await;
     }
 }
 
@@ -49,11 +51,13 @@ type Trigger<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>>
 /// The watch streams that fill the caches; the controller polls them, and a change
 /// to a child triggers a reconcile of its App.
 pub struct ChildStreams {
+    deployments: Trigger<Deployment>,
     services: Trigger<Service>,
     ingresses: Trigger<Ingress>,
     config_maps: Trigger<ConfigMap>,
     secrets: Trigger<Secret>,
     autoscalers: Trigger<HorizontalPodAutoscaler>,
+    claims: Trigger<PersistentVolumeClaim>,
 }
 
 impl ChildStreams {
@@ -63,11 +67,13 @@ impl ChildStreams {
         controller: Controller<DeserializeGuard<App>>,
     ) -> Controller<DeserializeGuard<App>> {
         controller
+            .owns_stream(self.deployments)
             .owns_stream(self.services)
             .owns_stream(self.ingresses)
             .owns_stream(self.config_maps)
             .owns_stream(self.secrets)
             .owns_stream(self.autoscalers)
+            .owns_stream(self.claims)
     }
 }
 
@@ -94,155 +100,106 @@ where
     (reader, stream)
 }
 
-/// Caches and trigger streams for every child kind that may need removing.
+/// Caches and trigger streams for every child kind, watching only the objects
+/// `config` selects (Wharf's own).
 pub fn reflect(
     client: &Client,
     operator: &OperatorConfig,
     config: &watcher::Config,
 ) -> (ChildStores, ChildStreams) {
+    let (deployments, deployments_stream) = reflect_kind(client, operator, config);
     let (services, services_stream) = reflect_kind(client, operator, config);
     let (ingresses, ingresses_stream) = reflect_kind(client, operator, config);
     let (config_maps, config_maps_stream) = reflect_kind(client, operator, config);
     let (secrets, secrets_stream) = reflect_kind(client, operator, config);
     let (autoscalers, autoscalers_stream) = reflect_kind(client, operator, config);
+    let (claims, claims_stream) = reflect_kind(client, operator, config);
     (
         ChildStores {
+            deployments,
             services,
             ingresses,
             config_maps,
             secrets,
             autoscalers,
+            claims,
         },
         ChildStreams {
+            deployments: deployments_stream,
             services: services_stream,
             ingresses: ingresses_stream,
             config_maps: config_maps_stream,
             secrets: secrets_stream,
             autoscalers: autoscalers_stream,
+            claims: claims_stream,
         },
     )
 }
 
-/// Why applying a child failed: the API server refused it (a quota, an immutable
-/// field: the user can act on it), or the call failed.
-pub enum ApplyError {
-    /// Refused with a 4xx; the message says why.
-    Refused(String),
-    /// Anything else; retried with backoff.
-    Failed(Error),
+fn name_of<K: Resource>(object: Option<&K>) -> Option<&str> {
+    object.and_then(|o| o.meta().name.as_deref())
 }
 
-impl From<Error> for ApplyError {
-    fn from(error: Error) -> Self {
-        Self::Failed(error)
-    }
-}
-
-async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<K, ApplyError>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + Serialize
-        + DeserializeOwned
-        + Debug,
-{
-    let api = Api::<K>::namespaced(client.clone(), namespace);
-    let (name, value) = crate::apply::apply_body(object)?;
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    match api.patch(&name, &params, &Patch::Apply(value)).await {
-        Ok(applied) => Ok(applied),
-        Err(kube::Error::Api(status))
-            if (400..500).contains(&status.code) && status.code != 409 && status.code != 429 =>
-        {
-            Err(ApplyError::Refused(format!(
-                "{} {name}: {}",
-                K::kind(&()),
-                status.message
-            )))
-        }
-        Err(error) => Err(ApplyError::Failed(error.into())),
-    }
-}
-
-async fn remove_if_cached<K>(
-    client: &Client,
-    store: &Store<K>,
-    namespace: &str,
-    name: &str,
-) -> Result<(), Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
-{
-    let Some(existing) = store.get(&ObjectRef::new(name).within(namespace)) else {
-        return Ok(());
-    };
-    // Only remove what Wharf made for this App, never a same-named object of someone
-    // else's.
-    if existing
-        .labels()
-        .get(wharf_model::app::build::APP_LABEL)
-        .is_none()
-    {
-        return Ok(());
-    }
-    match Api::<K>::namespaced(client.clone(), namespace)
-        .delete(name, &DeleteParams::background())
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(error.into()),
-    }
+/// The names among `objects` that are there.
+fn wanted(objects: &[Option<&str>]) -> Vec<String> {
+    objects.iter().flatten().map(|name| (*name).to_owned()).collect()
 }
 
 /// Applies every child the App needs, removes those it no longer needs, and returns
-/// the Deployment as the API server has it now (with its status).
+/// the Deployment as the API server (or an up-to-date cache) has it.
 pub async fn apply_all(
-    client: &Client,
+    children: &Children<'_>,
     stores: &ChildStores,
-    app: &App,
-    children: &AppChildren,
+    built: &AppChildren,
 ) -> Result<Deployment, ApplyError> {
-    let ns = app.namespace().unwrap_or_default();
-    let name = app.name_any();
-
     // What the pods read comes first, so new pods never start without it.
-    if let Some(cm) = &children.env_config_map {
-        apply(client, &ns, cm).await?;
+    for config_map in [&built.env_config_map, &built.files_config_map] {
+        if let Some(config_map) = config_map {
+            children.apply(config_map, Some(&stores.config_maps)).await?;
+        }
     }
-    if let Some(secret) = &children.env_secret {
-        apply(client, &ns, secret).await?;
+    if let Some(secret) = &built.env_secret {
+        children.apply(secret, Some(&stores.secrets)).await?;
     }
-    if let Some(cm) = &children.files_config_map {
-        apply(client, &ns, cm).await?;
+    for claim in &built.claims {
+        children.apply(claim, Some(&stores.claims)).await?;
     }
-    for claim in &children.claims {
-        apply::<PersistentVolumeClaim>(client, &ns, claim).await?;
-    }
-    let deployment = apply(client, &ns, &children.deployment).await?;
-    match &children.service {
-        Some(service) => drop(apply(client, &ns, service).await?),
-        None => remove_if_cached(client, &stores.services, &ns, &name).await?,
-    }
-    match &children.ingress {
-        Some(ingress) => drop(apply(client, &ns, ingress).await?),
-        None => remove_if_cached(client, &stores.ingresses, &ns, &name).await?,
-    }
-    match &children.autoscaler {
-        Some(hpa) => drop(apply(client, &ns, hpa).await?),
-        None => remove_if_cached(client, &stores.autoscalers, &ns, &name).await?,
-    }
-    if children.env_config_map.is_none() {
-        remove_if_cached(client, &stores.config_maps, &ns, &env_object_name(&name)).await?;
-    }
-    if children.env_secret.is_none() {
-        remove_if_cached(client, &stores.secrets, &ns, &env_object_name(&name)).await?;
-    }
-    if children.files_config_map.is_none() {
-        remove_if_cached(client, &stores.config_maps, &ns, &files_object_name(&name)).await?;
-    }
+    // The rest do not depend on each other: applied at once.
+    let (deployment, _, _, _) = futures::try_join!(
+        children.apply(&built.deployment, Some(&stores.deployments)),
+        apply_optional(children, built.service.as_ref(), &stores.services),
+        apply_optional(children, built.ingress.as_ref(), &stores.ingresses),
+        apply_optional(children, built.autoscaler.as_ref(), &stores.autoscalers),
+    )?;
+
+    // Claims are never removed with the App's spec: they hold data.
+    let service = wanted(&[name_of(built.service.as_ref())]);
+    children.prune(&stores.services, service).await?;
+    let ingress = wanted(&[name_of(built.ingress.as_ref())]);
+    children.prune(&stores.ingresses, ingress).await?;
+    let autoscaler = wanted(&[name_of(built.autoscaler.as_ref())]);
+    children.prune(&stores.autoscalers, autoscaler).await?;
+    let maps = wanted(&[
+        name_of(built.env_config_map.as_ref()),
+        name_of(built.files_config_map.as_ref()),
+    ]);
+    children.prune(&stores.config_maps, maps).await?;
+    let secret = wanted(&[name_of(built.env_secret.as_ref())]);
+    children.prune(&stores.secrets, secret).await?;
     Ok(deployment)
+}
+
+async fn apply_optional<K>(
+    children: &Children<'_>,
+    desired: Option<&K>,
+    cache: &Store<K>,
+) -> Result<(), ApplyError>
+where
+    K: crate::kit::Child,
+    K::Scope: crate::kit::Scope,
+{
+    if let Some(desired) = desired {
+        children.apply(desired, Some(cache)).await?;
+    }
+    Ok(())
 }

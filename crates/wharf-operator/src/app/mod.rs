@@ -6,26 +6,22 @@ mod defaults;
 mod expiry;
 mod reconcile;
 mod status;
+#[cfg(test)]
+mod throttle_tests;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::Api;
-use kube::core::DeserializeGuard;
-use kube::runtime::controller::{self, Controller};
 use kube::runtime::watcher;
-use wharf_model::app::App;
 
 pub use children::ChildStores;
 pub(crate) use defaults::{reflect_spaces, space_in};
 
-use crate::Context;
 use crate::http::Readiness;
+use crate::{Context, kit};
 
-/// Label selector of every object Wharf manages; the controller watches only those.
+/// Label selector of every object Wharf manages; the controllers watch only those.
 pub const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=wharf";
 
 /// Runs the App controller until `shutdown` resolves.
@@ -37,32 +33,26 @@ pub(crate) async fn run(
     let client = ctx.client.clone();
     let managed = watcher::Config::default().labels(MANAGED_SELECTOR);
     let (stores, streams) = children::reflect(&client, &ctx.config, &managed);
-    let reconcile_ctx = Arc::new(reconcile::AppContext {
-        shared: ctx.clone(),
-        stores: stores.clone(),
-    });
-
-    let apps: Api<DeserializeGuard<App>> = ctx.config.api(&client);
-    let controller = Controller::new(apps, watcher::Config::default())
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
-        .owns(ctx.config.api::<Deployment>(&client), managed);
-    let controller = streams.attach(controller).graceful_shutdown_on(shutdown);
+    let controller = kit::controller(
+        ctx.config.api(&client),
+        watcher::Config::default(),
+        &ctx,
+    );
+    let controller = streams.attach(controller);
 
     // Readiness waits for the child caches, so the first reconciles see what exists.
+    let caches = stores.clone();
     tokio::spawn(async move {
-        stores.wait_until_ready().await;
+        caches.wait_until_ready().await;
         ready.set_ready();
         tracing::info!("App controller caches synced");
     });
 
-    controller
-        .run(reconcile::reconcile, reconcile::error_policy, reconcile_ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "App reconcile did not complete");
-            }
-        })
-        .await;
+    let app_ctx = Arc::new(reconcile::AppContext {
+        shared: ctx,
+        stores,
+    });
+    kit::run(controller, app_ctx, reconcile::reconcile, shutdown).await;
 }
 
 /// How long to wait before retrying an App whose problem may fix itself (a missing

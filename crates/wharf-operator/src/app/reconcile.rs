@@ -1,26 +1,24 @@
 //! One reconcile of one App: expire, check references, build, apply, report.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::api::DeleteParams;
-use kube::core::DeserializeGuard;
+use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::{Api, Resource, ResourceExt};
+use kube::Resource;
 use tracing::instrument;
 use wharf_model::app::build::{Defaults, build, env_object_name};
 use wharf_model::app::{App, AppPhase};
 use wharf_model::space::PodSecurityLevel;
 
-use super::children::{ApplyError, ChildStores, apply_all};
-use super::status::{Outcome, compute, write};
+use super::children::{ChildStores, apply_all};
+use super::status::{Outcome, compute};
 use super::{RESYNC, RETRY_PROBLEM, expiry};
+use crate::kit::{self, ApplyError, Children, KindContext, Problem};
 use crate::workload::{generated, references};
 use crate::{Context, Error};
-
-const KIND: &str = "App";
 
 /// The App controller's context: the shared one and the child caches.
 pub struct AppContext {
@@ -30,133 +28,114 @@ pub struct AppContext {
     pub stores: ChildStores,
 }
 
+impl KindContext for AppContext {
+    fn shared(&self) -> &Context {
+        &self.shared
+    }
+}
+
 /// Reconciles one App.
-#[instrument(skip_all, fields(app = %guard.name_any(), namespace = guard.namespace().unwrap_or_default()))]
-pub async fn reconcile(
-    guard: Arc<DeserializeGuard<App>>,
-    ctx: Arc<AppContext>,
-) -> Result<Action, Error> {
-    let started = Instant::now();
-    let result = match &guard.0 {
-        Ok(app) => reconcile_app(app, &ctx).await,
-        Err(invalid) => {
-            // Retrying cannot help an object that does not deserialize: say so once
-            // and wait for the next change.
-            tracing::warn!(error = %invalid.error, "App cannot be read; skipped until it changes");
-            crate::events::publish(
-                &ctx.shared.recorder,
-                &guard.object_ref(&()),
-                EventType::Warning,
-                "InvalidObject",
-                &format!("the App cannot be read: {}", invalid.error),
-            )
-            .await;
-            Ok(Action::await_change())
-        }
-    };
-    ctx.shared.metrics.reconciled(KIND, started.elapsed());
-    result
-}
-
-/// Records a failed reconcile and retries it later.
-pub fn error_policy(
-    _guard: Arc<DeserializeGuard<App>>,
-    error: &Error,
-    ctx: Arc<AppContext>,
-) -> Action {
-    tracing::warn!(%error, "App reconcile failed; retrying");
-    ctx.shared.metrics.failed(KIND, error.metric_label());
-    Action::requeue(Duration::from_secs(5))
-}
-
-async fn reconcile_app(app: &App, ctx: &AppContext) -> Result<Action, Error> {
+#[instrument(skip_all, fields(app = %app.name_any(), namespace = app.namespace().unwrap_or_default()))]
+pub async fn reconcile(app: Arc<App>, ctx: Arc<AppContext>) -> Result<Action, Error> {
     if app.metadata.deletion_timestamp.is_some() {
         // Owner references let the garbage collector remove the children.
         return Ok(Action::await_change());
     }
-    let client = &ctx.shared.client;
+    let children = Children::of(&ctx.shared.client, app.as_ref());
     let now = Timestamp::now();
 
-    let expires_at = match expiry::expires_at(app) {
+    let expires_at = match expiry::expires_at(&app) {
         Ok(at) => at,
         Err(invalid) => {
-            let outcome = Outcome::Problem {
-                reason: "InvalidSpec",
-                message: invalid.to_string(),
-            };
-            return report(ctx, app, outcome, None, now).await;
+            let outcome = Outcome::Problem(Problem::new("InvalidSpec", invalid.to_string()));
+            return report(&ctx, &app, outcome, None, now).await;
         }
     };
     if let Some(at) = expires_at.filter(|at| *at <= now) {
-        publish(
-            ctx,
-            app,
+        crate::events::publish(
+            &ctx.shared.recorder,
+            &app.object_ref(&()),
             EventType::Normal,
             "Expired",
-            format!("expiresAfter passed at {at}; deleting the App"),
+            &format!("expiresAfter passed at {at}; deleting the App"),
         )
         .await;
-        let api = Api::<App>::namespaced(client.clone(), &app.namespace().unwrap_or_default());
-        match api
-            .delete(&app.name_any(), &DeleteParams::background())
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(error) => return Err(error.into()),
-        }
+        children.delete(app.as_ref()).await?;
         return Ok(Action::await_change());
     }
 
-    let ns = app.namespace().unwrap_or_default();
-    let missing = references::missing(client, &ns, &app.spec.env, &app.spec.env_from).await?;
-    let outcome = if !missing.is_empty() {
-        Outcome::Problem {
-            reason: "MissingReference",
-            message: format!(
-                "{} not found in namespace {}; create it and the App recovers",
-                missing.join(", "),
-                app.namespace().unwrap_or_default()
-            ),
-        }
-    } else {
-        let generated = generated::values(
-            &ctx.stores.secrets,
-            client,
-            &ns,
-            &env_object_name(&app.name_any()),
-            &app.spec.env,
-        )
-        .await?;
-        let space = super::defaults::space_of(app, &ctx.shared.spaces);
-        let app = super::defaults::with_space_defaults(app, space.as_deref());
-        let defaults = Defaults {
-            restricted_pods: space
-                .is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
-            ..ctx.shared.config.app_defaults.clone()
-        };
-        match build(&app, &generated, &defaults) {
-            Err(error) => Outcome::Problem {
-                reason: "InvalidSpec",
-                message: error.to_string(),
-            },
-            Ok(children) => match apply_all(client, &ctx.stores, &app, &children).await {
-                Ok(deployment) => Outcome::Applied {
-                    deployment: Box::new(deployment),
-                    urls: children.urls,
-                },
-                Err(ApplyError::Refused(message)) => Outcome::Problem {
-                    reason: "ApplyRefused",
-                    message,
-                },
-                Err(ApplyError::Failed(error)) => return Err(error),
-            },
-        }
+    let outcome = match realise(&app, &ctx, &children).await? {
+        Ok(outcome) => outcome,
+        Err(problem) => Outcome::Problem(problem),
     };
-    report(ctx, app, outcome, expires_at, now).await
+    report(&ctx, &app, outcome, expires_at, now).await
 }
 
-/// Writes the status, publishes an event on a phase change and decides when to look
+/// Checks references, builds the children and applies them. The inner `Err` is a
+/// problem the user must fix.
+async fn realise(
+    app: &App,
+    ctx: &AppContext,
+    children: &Children<'_>,
+) -> Result<Result<Outcome, Problem>, Error> {
+    let client = &ctx.shared.client;
+    let ns = app.namespace().unwrap_or_default();
+    if references_may_have_changed(app) {
+        let missing =
+            references::missing(client, children.owner(), &app.spec.env, &app.spec.env_from)
+                .await?;
+        if !missing.is_empty() {
+            return Ok(Err(Problem::new(
+                "MissingReference",
+                format!(
+                    "{} not found in namespace {ns}; create it and the App recovers",
+                    missing.join(", ")
+                ),
+            )));
+        }
+    }
+    let generated = generated::values(
+        &ctx.stores.secrets,
+        client,
+        children.owner(),
+        &env_object_name(&app.name_any()),
+        &app.spec.env,
+    )
+    .await?;
+    let space = super::defaults::space_of(app, &ctx.shared.spaces);
+    let app = super::defaults::with_space_defaults(app, space.as_deref());
+    let defaults = Defaults {
+        restricted_pods: space
+            .is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
+        ..ctx.shared.config.app_defaults.clone()
+    };
+    let built = match build(&app, &generated, &defaults) {
+        Ok(built) => built,
+        Err(error) => return Ok(Err(Problem::new("InvalidSpec", error.to_string()))),
+    };
+    match apply_all(children, &ctx.stores, &built).await {
+        Ok(deployment) => Ok(Ok(Outcome::Applied {
+            deployment: Box::new(deployment),
+            urls: built.urls,
+        })),
+        Err(ApplyError::Refused(problem)) => Ok(Err(problem)),
+        Err(ApplyError::Failed(error)) => Err(error),
+    }
+}
+
+/// Whether the Secrets and ConfigMaps the App refers to must be looked up again:
+/// after a change of its spec, and while a problem is reported (someone may have
+/// made what was missing). A healthy, unchanged App costs no lookups; a reference
+/// deleted later shows as pods that cannot start.
+fn references_may_have_changed(app: &App) -> bool {
+    let Some(status) = &app.status else {
+        return true;
+    };
+    status.observed_generation != app.metadata.generation
+        || status.phase.is_none_or(|p| p == AppPhase::Failed)
+}
+
+/// Writes the status (with an Event on a phase change) and decides when to look
 /// again.
 async fn report(
     ctx: &AppContext,
@@ -166,23 +145,10 @@ async fn report(
     now: Timestamp,
 ) -> Result<Action, Error> {
     let status = compute(app, &outcome, expires_at, now);
-    write(&ctx.shared.client, app, &status).await?;
-
-    let previous = app.status.as_ref().and_then(|s| s.phase);
-    if status.phase != previous
-        && let Some(phase) = status.phase
-    {
-        let ready = status.conditions.iter().find(|c| c.type_ == "Ready");
-        let message = ready.map(|c| c.message.clone()).unwrap_or_default();
-        let type_ = match phase {
-            AppPhase::Failed | AppPhase::Degraded => EventType::Warning,
-            _ => EventType::Normal,
-        };
-        publish(ctx, app, type_, phase.as_str(), message).await;
-    }
+    kit::report(&ctx.shared, app, &status).await?;
 
     let mut next = match outcome {
-        Outcome::Problem { .. } => RETRY_PROBLEM,
+        Outcome::Problem(_) => RETRY_PROBLEM,
         Outcome::Applied { .. } => RESYNC,
     };
     if let Some(at) = expires_at {
@@ -190,15 +156,4 @@ async fn report(
         next = next.min(until + Duration::from_millis(100));
     }
     Ok(Action::requeue(next))
-}
-
-async fn publish(ctx: &AppContext, app: &App, type_: EventType, reason: &str, note: String) {
-    crate::events::publish(
-        &ctx.shared.recorder,
-        &app.object_ref(&()),
-        type_,
-        reason,
-        &note,
-    )
-    .await;
 }

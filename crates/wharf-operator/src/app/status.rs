@@ -1,28 +1,52 @@
-//! An App's status: computed from what the reconcile found (pure), then written with
-//! server-side apply only when it changed.
+//! An App's status, computed from what the reconcile found (pure); the kit writes
+//! it.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Patch, PatchParams};
-use kube::{Api, ResourceExt};
-use serde_json::json;
-use wharf_model::FIELD_MANAGER;
+use kube::ResourceExt;
 use wharf_model::app::build::{desired_replicas, selector_labels};
 use wharf_model::app::{App, AppPhase, AppStatus};
 use wharf_model::conditions::{ConditionUpdate, merge_conditions};
 
-use crate::Error;
+use crate::kit::{Phase, Problem, Reported};
+
+impl Phase for AppPhase {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn is_warning(self) -> bool {
+        matches!(self, AppPhase::Failed | AppPhase::Degraded)
+    }
+}
+
+impl Reported for App {
+    type Status = AppStatus;
+    type Phase = AppPhase;
+
+    fn written_status(&self) -> Option<AppStatus> {
+        self.status.clone()
+    }
+
+    fn phase(status: &AppStatus) -> Option<AppPhase> {
+        status.phase
+    }
+
+    fn summary(status: &AppStatus) -> String {
+        status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.message.clone())
+            .unwrap_or_default()
+    }
+}
 
 /// What a reconcile ended with.
 pub enum Outcome {
     /// The App cannot be realised as written; its children were left as they were.
-    Problem {
-        /// CamelCase reason, e.g. `MissingReference`.
-        reason: &'static str,
-        /// What is wrong and what to do, for people.
-        message: String,
-    },
+    Problem(Problem),
     /// The children were applied; the Deployment as the API server has it.
     Applied {
         /// The applied Deployment, with its status.
@@ -98,7 +122,7 @@ pub fn compute(
         ..AppStatus::default()
     };
     let (phase, conditions) = match outcome {
-        Outcome::Problem { reason, message } => {
+        Outcome::Problem(Problem { reason, message }) => {
             // Keep the replica counts of what still runs.
             status.replicas = previous.replicas;
             status.ready_replicas = previous.ready_replicas;
@@ -219,26 +243,6 @@ fn phase_from_rollout(app: &App, r: &Rollout) -> (AppPhase, Vec<ConditionUpdate>
     )
 }
 
-/// Writes `status` unless the App already has it.
-pub async fn write(client: &kube::Client, app: &App, status: &AppStatus) -> Result<(), Error> {
-    if app.status.as_ref() == Some(status) {
-        return Ok(());
-    }
-    let api = Api::<App>::namespaced(client.clone(), &app.namespace().unwrap_or_default());
-    let body = json!({
-        "apiVersion": "wharf.dev/v1alpha1",
-        "kind": "App",
-        "status": status,
-    });
-    api.patch_status(
-        &app.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(body),
-    )
-    .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::apps::v1::DeploymentStatus;
@@ -340,10 +344,10 @@ mod tests {
 
     #[test]
     fn a_problem_is_failed_and_says_why() {
-        let outcome = Outcome::Problem {
-            reason: "MissingReference",
-            message: "Secret db does not exist".into(),
-        };
+        let outcome = Outcome::Problem(Problem::new(
+            "MissingReference",
+            "Secret db does not exist",
+        ));
         let status = compute(&app(1, false), &outcome, None, now());
         assert_eq!(status.phase, Some(AppPhase::Failed));
         let ready = status

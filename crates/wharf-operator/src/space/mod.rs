@@ -7,15 +7,13 @@ mod reconcile;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use kube::Api;
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::{self, Controller};
 use kube::runtime::watcher;
 use wharf_model::space::Space;
 
-use crate::Context;
+use crate::{Context, kit};
 
 /// Runs the Space controller until `shutdown` resolves.
 pub(crate) async fn run(
@@ -27,19 +25,11 @@ pub(crate) async fn run(
     if let Some(selector) = &ctx.config.space_selector {
         spaces = spaces.labels(selector);
     }
-    Controller::new(Api::<DeserializeGuard<Space>>::all(client.clone()), spaces)
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
+    let controller = kit::controller(Api::<DeserializeGuard<Space>>::all(client.clone()), spaces, &ctx)
         // Quota usage changes show in the Space's status.
         .owns(
             Api::<ResourceQuota>::all(client),
             watcher::Config::default().labels(crate::app::MANAGED_SELECTOR),
-        )
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile::reconcile, reconcile::error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "Space reconcile did not complete");
-            }
-        })
-        .await;
+        );
+    kit::run(controller, ctx, reconcile::reconcile, shutdown).await;
 }

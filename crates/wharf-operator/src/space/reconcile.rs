@@ -1,47 +1,73 @@
-//! One reconcile of one Space.
+//! One reconcile of one Space: its namespace, quota, limits, role bindings and
+//! network policy; and, when it is deleted, draining its namespace.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams};
-use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::json;
+use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
+use kube::{Api, Client, ResourceExt};
 use tracing::instrument;
-use wharf_model::FIELD_MANAGER;
 use wharf_model::conditions::{ConditionUpdate, merge_conditions};
 use wharf_model::space::build::{QUOTA_NAME, SpaceChildren, build};
-use wharf_model::space::{Space, SpaceStatus};
+use wharf_model::space::{Space, SpacePhase, SpaceStatus};
 
+use crate::error::ObjectName;
+use crate::kit::{self, ApplyError, Children, Phase, Problem, Reported};
 use crate::{Context, Error};
 
-const KIND: &str = "Space";
 /// Finalizer that holds a deleted Space until its namespace is gone, so its status
 /// can say what is still draining.
 const FINALIZER: &str = "wharf.dev/space-namespace";
 
+/// How often an Active Space is looked at without a change.
+const RESYNC: Duration = Duration::from_secs(300);
+
+/// How soon a Space whose namespace someone else holds is looked at again.
+const RETRY_TAKEN: Duration = Duration::from_secs(30);
+
+impl Phase for SpacePhase {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn is_warning(self) -> bool {
+        self == SpacePhase::Failed
+    }
+}
+
+impl Reported for Space {
+    type Status = SpaceStatus;
+    type Phase = SpacePhase;
+
+    fn written_status(&self) -> Option<SpaceStatus> {
+        self.status.clone()
+    }
+
+    fn phase(status: &SpaceStatus) -> Option<SpacePhase> {
+        status.phase
+    }
+
+    fn summary(status: &SpaceStatus) -> String {
+        status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.message.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// Reconciles one Space.
-#[instrument(skip_all, fields(space = %guard.name_any()))]
-pub async fn reconcile(
-    guard: Arc<DeserializeGuard<Space>>,
-    ctx: Arc<Context>,
-) -> Result<Action, Error> {
-    let started = Instant::now();
-    let Ok(space) = &guard.0 else {
-        tracing::warn!("Space cannot be read; skipped until it changes");
-        return Ok(Action::await_change());
-    };
+#[instrument(skip_all, fields(space = %space.name_any()))]
+pub async fn reconcile(space: Arc<Space>, ctx: Arc<Context>) -> Result<Action, Error> {
     let api = Api::<Space>::all(ctx.client.clone());
-    let result = finalizer(&api, FINALIZER, Arc::new(space.clone()), |event| async {
+    let owner = ObjectName::of(space.as_ref());
+    finalizer(&api, FINALIZER, space, |event| async {
         match event {
             Finalizer::Apply(space) => apply(&space, &ctx).await,
             Finalizer::Cleanup(space) => cleanup(&space, &ctx).await,
@@ -49,64 +75,138 @@ pub async fn reconcile(
     })
     .await
     .map_err(|error| match error {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        kube::runtime::finalizer::Error::AddFinalizer(e)
-        | kube::runtime::finalizer::Error::RemoveFinalizer(e) => Error::Kube(e),
-        other => Error::Kube(kube::Error::Service(other.to_string().into())),
-    });
-    ctx.metrics.reconciled(KIND, started.elapsed());
-    result
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer {
+            owner,
+            source: Box::new(other),
+        },
+    })
 }
 
-/// Records a failed reconcile and retries it soon (also how a draining namespace
-/// is waited for).
-pub fn error_policy(
-    _guard: Arc<DeserializeGuard<Space>>,
-    error: &Error,
-    ctx: Arc<Context>,
-) -> Action {
-    tracing::debug!(%error, "Space reconcile not finished; retrying");
-    ctx.metrics.failed(KIND, error.metric_label());
-    Action::requeue(Duration::from_secs(2))
+/// What the status says about the Space, besides its quota.
+struct Observed<'a> {
+    phase: SpacePhase,
+    namespace: Option<&'a str>,
+    ready: bool,
+    reason: &'static str,
+    message: String,
 }
 
-async fn ssa<K>(api: Api<K>, object: &K) -> Result<K, Error>
-where
-    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
-{
-    let (name, value) = crate::apply::apply_body(object)?;
-    Ok(api
-        .patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(value),
-        )
-        .await?)
+impl Observed<'_> {
+    fn failed(problem: Problem) -> Self {
+        Self {
+            phase: SpacePhase::Failed,
+            namespace: None,
+            ready: false,
+            reason: problem.reason,
+            message: problem.message,
+        }
+    }
 }
 
-async fn apply_or_remove<K>(
+async fn apply(space: &Space, ctx: &Context) -> Result<Action, Error> {
+    let children = Children::of(&ctx.client, space);
+    let built: SpaceChildren = match build(space) {
+        Ok(built) => built,
+        Err(error) => {
+            let observed = Observed::failed(Problem::new("InvalidSpace", error.to_string()));
+            kit::report(ctx, space, &compute_status(space, observed, None)).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let ns = space.namespace_name();
+    if let Some(existing) = read_namespace(&ctx.client, space, &ns).await?
+        && !owned_by(&existing, space)
+    {
+        let observed = Observed::failed(Problem::new(
+            "NamespaceTaken",
+            format!(
+                "namespace {ns} already exists and belongs to someone else; choose another spec.namespace"
+            ),
+        ));
+        kit::report(ctx, space, &compute_status(space, observed, None)).await?;
+        return Ok(Action::requeue(RETRY_TAKEN));
+    }
+    let quota = match apply_children(&children, &ctx.client, &ns, &built).await {
+        Ok(quota) => quota,
+        Err(ApplyError::Refused(problem)) => {
+            kit::report(ctx, space, &compute_status(space, Observed::failed(problem), None))
+                .await?;
+            return Ok(Action::requeue(RETRY_TAKEN));
+        }
+        Err(ApplyError::Failed(error)) => return Err(error),
+    };
+    let observed = Observed {
+        phase: SpacePhase::Active,
+        namespace: Some(&ns),
+        ready: true,
+        reason: "Ready",
+        message: format!("namespace {ns} is ready"),
+    };
+    kit::report(ctx, space, &compute_status(space, observed, quota.as_ref())).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Applies the Space's children, removes those its spec no longer asks for, and
+/// returns the quota as the API server has it (with its usage).
+async fn apply_children(
+    children: &Children<'_>,
     client: &Client,
     ns: &str,
-    name: &str,
-    object: Option<&K>,
-) -> Result<Option<K>, Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + Serialize
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api = Api::<K>::namespaced(client.clone(), ns);
-    match object {
-        Some(object) => Ok(Some(ssa(api, object).await?)),
-        None => match api.delete(name, &DeleteParams::background()).await {
-            Ok(_) => Ok(None),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-            Err(error) => Err(error.into()),
-        },
+    built: &SpaceChildren,
+) -> Result<Option<ResourceQuota>, ApplyError> {
+    children.apply(&built.namespace, None).await?;
+    let quota = match &built.quota {
+        Some(quota) => Some(children.apply(quota, None).await?),
+        None => {
+            remove::<ResourceQuota>(children, client, ns, QUOTA_NAME).await?;
+            None
+        }
+    };
+    match &built.limits {
+        Some(limits) => drop(children.apply(limits, None).await?),
+        None => remove::<LimitRange>(children, client, ns, "wharf-limits").await?,
     }
+    for binding in &built.role_bindings {
+        children.apply(binding, None).await?;
+    }
+    match &built.network_policy {
+        Some(policy) => drop(children.apply(policy, None).await?),
+        None => remove::<NetworkPolicy>(children, client, ns, "wharf-isolation").await?,
+    }
+    for role in &built.access_roles {
+        children.apply(role, None).await?;
+    }
+    for binding in &built.access_bindings {
+        children.apply(binding, None).await?;
+    }
+    Ok(quota)
+}
+
+/// Deletes the Space's `name` of kind `K` in `ns`, if it is there.
+async fn remove<K>(children: &Children<'_>, client: &Client, ns: &str, name: &str) -> Result<(), Error>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + kit::Child,
+{
+    kit::delete_if_exists(&Api::<K>::namespaced(client.clone(), ns), name)
+        .await
+        .map_err(|source| Error::Delete {
+            owner: children.owner().clone(),
+            object: ObjectName::new::<K>(Some(ns), name),
+            source,
+        })
+}
+
+async fn read_namespace(client: &Client, space: &Space, ns: &str) -> Result<Option<Namespace>, Error> {
+    Api::<Namespace>::all(client.clone())
+        .get_opt(ns)
+        .await
+        .map_err(|source| Error::ReadReference {
+            owner: ObjectName::of(space),
+            reference: ObjectName::new::<Namespace>(None, ns),
+            source,
+        })
 }
 
 /// Whether `namespace` belongs to `space` (so Wharf may change or delete it).
@@ -120,84 +220,9 @@ fn owned_by(namespace: &Namespace, space: &Space) -> bool {
         .any(|o| Some(o.uid.as_str()) == uid)
 }
 
-async fn apply(space: &Space, ctx: &Context) -> Result<Action, Error> {
-    let client = &ctx.client;
-    let children: SpaceChildren = match build(space) {
-        Ok(children) => children,
-        Err(error) => {
-            write_status(
-                client,
-                space,
-                "Failed",
-                None,
-                false,
-                "InvalidSpace",
-                &error.to_string(),
-                None,
-            )
-            .await?;
-            return Ok(Action::await_change());
-        }
-    };
-    let ns = space.namespace_name();
-    let namespaces = Api::<Namespace>::all(client.clone());
-    if let Some(existing) = namespaces.get_opt(&ns).await?
-        && !owned_by(&existing, space)
-    {
-        let message = format!(
-            "namespace {ns} already exists and belongs to someone else; choose another spec.namespace"
-        );
-        write_status(
-            client,
-            space,
-            "Failed",
-            None,
-            false,
-            "NamespaceTaken",
-            &message,
-            None,
-        )
-        .await?;
-        return Ok(Action::requeue(Duration::from_secs(30)));
-    }
-    ssa(namespaces, &children.namespace).await?;
-    let quota = apply_or_remove(client, &ns, QUOTA_NAME, children.quota.as_ref()).await?;
-    apply_or_remove::<LimitRange>(client, &ns, "wharf-limits", children.limits.as_ref()).await?;
-    for binding in &children.role_bindings {
-        ssa(Api::namespaced(client.clone(), &ns), binding).await?;
-    }
-    apply_or_remove::<NetworkPolicy>(
-        client,
-        &ns,
-        "wharf-isolation",
-        children.network_policy.as_ref(),
-    )
-    .await?;
-    for role in &children.access_roles {
-        ssa(Api::all(client.clone()), role).await?;
-    }
-    for binding in &children.access_bindings {
-        ssa(Api::all(client.clone()), binding).await?;
-    }
-    write_status(
-        client,
-        space,
-        "Active",
-        Some(&ns),
-        true,
-        "Ready",
-        &format!("namespace {ns} is ready"),
-        quota.as_ref(),
-    )
-    .await?;
-    Ok(Action::requeue(Duration::from_secs(300)))
-}
-
 async fn cleanup(space: &Space, ctx: &Context) -> Result<Action, Error> {
-    let client = &ctx.client;
     let ns = space.namespace_name();
-    let namespaces = Api::<Namespace>::all(client.clone());
-    let Some(namespace) = namespaces.get_opt(&ns).await? else {
+    let Some(namespace) = read_namespace(&ctx.client, space, &ns).await? else {
         return Ok(Action::await_change());
     };
     if !owned_by(&namespace, space) {
@@ -205,13 +230,7 @@ async fn cleanup(space: &Space, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     if namespace.metadata.deletion_timestamp.is_none() {
-        match namespaces.delete(&ns, &DeleteParams::background()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => {
-                return Ok(Action::await_change());
-            }
-            Err(error) => return Err(error.into()),
-        }
+        Children::of(&ctx.client, space).delete(&namespace).await?;
     }
     let blocking = namespace
         .status
@@ -227,21 +246,22 @@ async fn cleanup(space: &Space, ctx: &Context) -> Result<Action, Error> {
         })
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| format!("namespace {ns} is being deleted"));
-    let mut status = compute_status(
-        space,
-        "Terminating",
-        Some(&ns),
-        false,
-        "Draining",
-        &blocking,
-        None,
-    );
+    let observed = Observed {
+        phase: SpacePhase::Terminating,
+        namespace: Some(&ns),
+        ready: false,
+        reason: "Draining",
+        message: blocking.clone(),
+    };
+    let mut status = compute_status(space, observed, None);
     status.blocking = Some(blocking.clone());
-    patch_status(client, space, &status).await?;
-    // Returning an error keeps the finalizer and retries shortly.
-    Err(Error::Kube(kube::Error::Service(
-        format!("waiting for namespace {ns}: {blocking}").into(),
-    )))
+    kit::report(ctx, space, &status).await?;
+    // An error keeps the finalizer; the kit looks again shortly.
+    Err(Error::NamespaceDraining {
+        owner: ObjectName::of(space),
+        namespace: ns,
+        blocking,
+    })
 }
 
 fn quantities(
@@ -251,27 +271,20 @@ fn quantities(
         .unwrap_or_default()
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "each argument is one part of the status"
-)]
-fn compute_status(
-    space: &Space,
-    phase: &str,
-    namespace: Option<&str>,
-    ready: bool,
-    reason: &str,
-    message: &str,
-    quota: Option<&ResourceQuota>,
-) -> SpaceStatus {
+fn compute_status(space: &Space, observed: Observed<'_>, quota: Option<&ResourceQuota>) -> SpaceStatus {
     let previous = space.status.clone().unwrap_or_default();
     let generation = space.metadata.generation;
     SpaceStatus {
-        phase: Some(phase.to_owned()),
-        namespace: namespace.map(str::to_owned),
+        phase: Some(observed.phase),
+        namespace: observed.namespace.map(str::to_owned),
         conditions: merge_conditions(
             &previous.conditions,
-            vec![ConditionUpdate::new("Ready", ready, reason, message)],
+            vec![ConditionUpdate::new(
+                "Ready",
+                observed.ready,
+                observed.reason,
+                observed.message,
+            )],
             generation,
             Timestamp::now(),
         ),
@@ -280,37 +293,4 @@ fn compute_status(
         blocking: None,
         observed_generation: generation,
     }
-}
-
-#[allow(
-    clippy::too_many_arguments,
-    reason = "each argument is one part of the status"
-)]
-async fn write_status(
-    client: &Client,
-    space: &Space,
-    phase: &str,
-    namespace: Option<&str>,
-    ready: bool,
-    reason: &str,
-    message: &str,
-    quota: Option<&ResourceQuota>,
-) -> Result<(), Error> {
-    let status = compute_status(space, phase, namespace, ready, reason, message, quota);
-    patch_status(client, space, &status).await
-}
-
-async fn patch_status(client: &Client, space: &Space, status: &SpaceStatus) -> Result<(), Error> {
-    if space.status.as_ref() == Some(status) {
-        return Ok(());
-    }
-    let body = json!({ "apiVersion": "wharf.dev/v1alpha1", "kind": "Space", "status": status });
-    Api::<Space>::all(client.clone())
-        .patch_status(
-            &space.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(body),
-        )
-        .await?;
-    Ok(())
 }

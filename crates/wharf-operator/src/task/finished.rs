@@ -5,21 +5,20 @@ use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
-use serde_json::json;
-use wharf_model::FIELD_MANAGER;
 use wharf_model::duration::parse_duration;
 use wharf_model::task::{
     CallbackAttempt, CallbackSpec, CallbackState, CallbackStatus, Task, collector_service_account,
 };
 
 use super::callback::{self, AttemptOutcome};
-use super::reconcile::{TaskContext, publish_to};
+use super::reconcile::TaskContext;
 use super::status::operator_part;
 use crate::Error;
+use crate::error::ObjectName;
+use crate::kit::{self, Children};
 
 /// Handles a Task whose phase is final.
 pub async fn handle(task: &Task, ctx: &TaskContext) -> Result<Action, Error> {
@@ -31,7 +30,7 @@ pub async fn handle(task: &Task, ctx: &TaskContext) -> Result<Action, Error> {
     }
     if let Some(until) = ttl_remaining(task, now) {
         if until.is_zero() {
-            delete(task, ctx).await?;
+            Children::of(&ctx.shared.client, task).delete(task).await?;
             return Ok(Action::await_change());
         }
         next = Some(next.map_or(until, |n| n.min(until)));
@@ -45,21 +44,16 @@ async fn revoke_collector(task: &Task, ctx: &TaskContext) -> Result<(), Error> {
     if task.spec.results.is_none() {
         return Ok(());
     }
-    let api = Api::<ServiceAccount>::namespaced(
-        ctx.shared.client.clone(),
-        &task.namespace().unwrap_or_default(),
-    );
-    match api
-        .delete(
-            &collector_service_account(&task.name_any()),
-            &DeleteParams::background(),
-        )
+    let ns = task.namespace().unwrap_or_default();
+    let name = collector_service_account(&task.name_any());
+    let api = Api::<ServiceAccount>::namespaced(ctx.shared.client.clone(), &ns);
+    kit::delete_if_exists(&api, &name)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(error.into()),
-    }
+        .map_err(|source| Error::Delete {
+            owner: ObjectName::of(task),
+            object: ObjectName::new::<ServiceAccount>(Some(&ns), &name),
+            source,
+        })
 }
 
 /// Makes a callback attempt when one is due; returns how long until the next one.
@@ -126,7 +120,14 @@ async fn deliver(
             ),
         ),
     };
-    publish_to(ctx, &task.object_ref(&()), type_, reason, note).await;
+    crate::events::publish(
+        &ctx.shared.recorder,
+        &task.object_ref(&()),
+        type_,
+        reason,
+        &note,
+    )
+    .await;
     Ok(status
         .next_attempt_time
         .as_ref()
@@ -156,7 +157,12 @@ async fn signing_key(
     let ns = task.namespace().unwrap_or_default();
     let secret = Api::<Secret>::namespaced(ctx.shared.client.clone(), &ns)
         .get_opt(&reference.name)
-        .await?;
+        .await
+        .map_err(|source| Error::ReadReference {
+            owner: ObjectName::of(task),
+            reference: ObjectName::new::<Secret>(Some(&ns), &reference.name),
+            source,
+        })?;
     let Some(secret) = secret else {
         return Ok(Err(format!(
             "Secret {} (callback.secretRef) not found in namespace {ns}",
@@ -192,20 +198,7 @@ async fn write_callback(
 ) -> Result<(), Error> {
     let mut status = operator_part(task.status.clone().unwrap_or_default());
     status.callback = Some(callback.clone());
-    let api = Api::<Task>::namespaced(
-        ctx.shared.client.clone(),
-        &task.namespace().unwrap_or_default(),
-    );
-    api.patch_status(
-        &task.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(json!({
-            "apiVersion": "wharf.dev/v1alpha1",
-            "kind": "Task",
-            "status": status,
-        })),
-    )
-    .await?;
+    kit::write_status(&ctx.shared, task, &status).await?;
     Ok(())
 }
 
@@ -215,19 +208,4 @@ fn ttl_remaining(task: &Task, now: Timestamp) -> Option<Duration> {
     let ended = task.status.as_ref()?.completion_time.as_ref()?.0;
     let elapsed = Duration::try_from(now.duration_since(ended)).unwrap_or_default();
     Some(ttl.saturating_sub(elapsed))
-}
-
-async fn delete(task: &Task, ctx: &TaskContext) -> Result<(), Error> {
-    let api = Api::<Task>::namespaced(
-        ctx.shared.client.clone(),
-        &task.namespace().unwrap_or_default(),
-    );
-    match api
-        .delete(&task.name_any(), &DeleteParams::background())
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(error.into()),
-    }
 }

@@ -12,19 +12,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::core::DeserializeGuard;
-use kube::runtime::controller::{self, Controller};
+use kube::ResourceExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, ResourceExt};
-use wharf_model::task::Task;
 use wharf_model::task::build::TASK_LABEL;
 
-use crate::Context;
 use crate::app::MANAGED_SELECTOR;
+use crate::{Context, kit};
 
 /// How long to wait before retrying a Task whose problem may fix itself (a missing
 /// Secret that someone creates).
@@ -102,14 +98,7 @@ pub(crate) async fn run(
         pods,
         secrets,
     };
-    let reconcile_ctx = Arc::new(reconcile::TaskContext {
-        shared: ctx.clone(),
-        stores,
-    });
-
-    let tasks: Api<DeserializeGuard<Task>> = ctx.config.api(&client);
-    Controller::new(tasks, watcher::Config::default())
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
+    let controller = kit::controller(ctx.config.api(&client), watcher::Config::default(), &ctx)
         .owns_stream(job_stream)
         .watches_stream(pod_stream, |pod: Pod| {
             let task = pod.labels().get(TASK_LABEL)?.clone();
@@ -117,13 +106,10 @@ pub(crate) async fn run(
             Some(ObjectRef::new(&task).within(&ns))
         })
         // Secrets only fill the cache; a Secret change needs no reconcile.
-        .watches_stream(secret_stream, |_: Secret| None)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile::reconcile, reconcile::error_policy, reconcile_ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "Task reconcile did not complete");
-            }
-        })
-        .await;
+        .watches_stream(secret_stream, |_: Secret| None);
+    let task_ctx = Arc::new(reconcile::TaskContext {
+        shared: ctx,
+        stores,
+    });
+    kit::run(controller, task_ctx, reconcile::reconcile, shutdown).await;
 }

@@ -1,31 +1,49 @@
-//! A Task's status: computed from its Job and pods (pure), then written with
-//! server-side apply. The result fields belong to the API server (another field
-//! manager) and are never written here.
+//! A Task's status: computed from its Job and pods (pure); the kit writes it. The
+//! result fields belong to the API server (another field manager) and are never
+//! written here.
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerState, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Patch, PatchParams};
-use kube::{Api, ResourceExt};
-use serde_json::json;
-use wharf_model::FIELD_MANAGER;
 use wharf_model::conditions::{ConditionUpdate, merge_conditions};
 use wharf_model::task::build::CONTAINER_NAME;
 use wharf_model::task::{Task, TaskPhase, TaskStatus};
 
-use crate::Error;
+use crate::kit::{Phase, Problem, Reported};
+
+impl Phase for TaskPhase {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn is_warning(self) -> bool {
+        self == TaskPhase::Failed
+    }
+}
+
+impl Reported for Task {
+    type Status = TaskStatus;
+    type Phase = TaskPhase;
+
+    fn written_status(&self) -> Option<TaskStatus> {
+        self.status.clone().map(operator_part)
+    }
+
+    fn phase(status: &TaskStatus) -> Option<TaskPhase> {
+        status.phase
+    }
+
+    fn summary(status: &TaskStatus) -> String {
+        status.message.clone().unwrap_or_default()
+    }
+}
 
 /// What a reconcile found.
 pub enum Observed<'a> {
     /// The Task cannot run as written, or not yet (a missing reference); no Job
     /// was made or changed.
-    Problem {
-        /// CamelCase reason, e.g. `MissingReference`.
-        reason: &'static str,
-        /// What is wrong and what to do, for people.
-        message: String,
-    },
+    Problem(Problem),
     /// The Job (absent until created) and the Task's pods, newest first.
     Job {
         /// The Job as the cache or API server has it.
@@ -56,7 +74,7 @@ pub fn compute(task: &Task, observed: &Observed<'_>, now: Timestamp) -> TaskStat
         ..TaskStatus::default()
     };
     let (phase, reason, message) = match observed {
-        Observed::Problem { reason, message } => {
+        Observed::Problem(Problem { reason, message }) => {
             (TaskPhase::Pending, (*reason).to_owned(), message.clone())
         }
         Observed::Cancelled { job } => {
@@ -299,26 +317,6 @@ fn human_duration(seconds: i64) -> String {
     }
 }
 
-/// Writes the operator's part of `status` when it differs from what the Task has.
-pub async fn write(client: &kube::Client, task: &Task, status: &TaskStatus) -> Result<(), Error> {
-    let current = task.status.clone().map(operator_part);
-    if current.as_ref() == Some(status) {
-        return Ok(());
-    }
-    let api = Api::<Task>::namespaced(client.clone(), &task.namespace().unwrap_or_default());
-    let body = json!({
-        "apiVersion": "wharf.dev/v1alpha1",
-        "kind": "Task",
-        "status": operator_part(status.clone()),
-    });
-    api.patch_status(
-        &task.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(body),
-    )
-    .await?;
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests;

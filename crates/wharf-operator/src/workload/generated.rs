@@ -11,7 +11,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use wharf_model::workload::env_build::missing_generated;
 use wharf_model::workload::{EnvVar, GenerateSpec, GeneratedCharset};
 
-use crate::Error;
+use crate::error::{Error, ObjectName};
 
 fn generated_from(secret: Option<&Secret>, env: &[EnvVar]) -> BTreeMap<String, String> {
     let Some(data) = secret.and_then(|s| s.data.as_ref()) else {
@@ -38,19 +38,20 @@ pub fn generate(spec: &GenerateSpec) -> String {
     }
 }
 
-/// The generated values of a workload's `env`, by variable name: those its env
-/// Secret `secret_name` in `ns` already has (read from `secrets`, a cache), and new
-/// ones for variables that have none yet.
+/// The generated values of the `env` of `owner` (a workload), by variable name:
+/// those its env Secret `secret_name` already has (read from `secrets`, a cache),
+/// and new ones for variables that have none yet.
 pub async fn values(
     secrets: &Store<Secret>,
     client: &kube::Client,
-    ns: &str,
+    owner: &ObjectName,
     secret_name: &str,
     env: &[EnvVar],
 ) -> Result<BTreeMap<String, String>, Error> {
     if env.iter().all(|var| var.secret.is_none()) {
         return Ok(BTreeMap::new());
     }
+    let ns = owner.namespace.as_deref().unwrap_or_default();
     let cached = secrets.get(&ObjectRef::new(secret_name).within(ns));
     let mut values = generated_from(cached.as_deref(), env);
     if !missing_generated(env, &values).is_empty() {
@@ -58,7 +59,12 @@ pub async fn values(
         // making new values, or a value could change under running pods.
         let fresh = Api::<Secret>::namespaced(client.clone(), ns)
             .get_opt(secret_name)
-            .await?;
+            .await
+            .map_err(|source| Error::ReadReference {
+                owner: owner.clone(),
+                reference: ObjectName::new::<Secret>(Some(ns), secret_name),
+                source,
+            })?;
         values = generated_from(fresh.as_ref(), env);
     }
     let new: Vec<(String, String)> = missing_generated(env, &values)

@@ -7,13 +7,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 use wharf_model::workload::{EnvFromSource, EnvVar};
 
-use crate::Error;
+use crate::error::{Error, ObjectName};
 
-/// What the workload's environment in namespace `ns` refers to that is not there,
-/// in words, e.g. `key url in Secret db`.
+/// What the environment of `owner` (a workload) refers to that is not there, in
+/// words, e.g. `key url in Secret db`.
 pub async fn missing(
     client: &Client,
-    ns: &str,
+    owner: &ObjectName,
     env: &[EnvVar],
     env_from: &[EnvFromSource],
 ) -> Result<Vec<String>, Error> {
@@ -36,10 +36,21 @@ pub async fn missing(
         }
     }
 
+    let ns = owner.namespace.as_deref().unwrap_or_default();
+    let read = |reference: ObjectName| {
+        move |source| Error::ReadReference {
+            owner: owner.clone(),
+            reference,
+            source,
+        }
+    };
     let mut missing = Vec::new();
     let secrets = Api::<Secret>::namespaced(client.clone(), ns);
     for (name, key) in secret_keys {
-        let found = secrets.get_opt(&name).await?;
+        let found = secrets
+            .get_opt(&name)
+            .await
+            .map_err(read(ObjectName::new::<Secret>(Some(ns), &name)))?;
         let has_key = |s: &Secret, k: &str| {
             s.data.as_ref().is_some_and(|d| d.contains_key(k))
                 || s.string_data.as_ref().is_some_and(|d| d.contains_key(k))
@@ -54,7 +65,10 @@ pub async fn missing(
     }
     let config_maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
     for (name, key) in config_keys {
-        let found = config_maps.get_opt(&name).await?;
+        let found = config_maps
+            .get_opt(&name)
+            .await
+            .map_err(read(ObjectName::new::<ConfigMap>(Some(ns), &name)))?;
         let has_key = |c: &ConfigMap, k: &str| {
             c.data.as_ref().is_some_and(|d| d.contains_key(k))
                 || c.binary_data.as_ref().is_some_and(|d| d.contains_key(k))

@@ -79,7 +79,7 @@ pub use backoff::{
     BASE_DELAY, MAX_ATTEMPTS, MAX_DELAY, Next, delay_after, is_retryable_status, next,
 };
 pub use deliver::{AttemptOutcome, CONNECT_TIMEOUT, DEFAULT_TIMEOUT, attempt};
-pub use payload::{API_VERSION, EVENT, ResultEntry, TaskFinished, TaskRef, download_path, payload};
+pub use payload::{API_VERSION, EVENT, ResultEntry, TaskFinished, TaskRef, payload};
 pub use sign::{
     DEFAULT_TOLERANCE, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, SIGNATURE_PREFIX,
     TIMESTAMP_HEADER, sign, verify,

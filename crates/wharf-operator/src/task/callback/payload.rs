@@ -2,7 +2,6 @@
 //! end without asking the API first.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use wharf_model::task::{Task, TaskPhase};
 
@@ -11,14 +10,6 @@ pub const API_VERSION: &str = "wharf.dev/v1alpha1";
 
 /// The `kind` of the document, also sent as the `X-Wharf-Event` header.
 pub const EVENT: &str = "TaskFinished";
-
-/// Everything but RFC 3986's unreserved characters is encoded, `/` included, so a
-/// result name is one path segment whatever it contains.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The body of a callback. Field order is the wire order; absent values are `null`
 /// so every document has the same keys.
@@ -92,7 +83,9 @@ impl TaskFinished {
             .unwrap_or_default()
             .into_iter()
             .map(|file| {
-                let download_path = download_path(&namespace, &name, &file.name);
+                let download_path =
+                    wharf_model::wire::paths::task_result(&namespace, &name, &file.name)
+                        .to_string();
                 ResultEntry {
                     download_url: api_base.map(|base| format!("{base}{download_path}")),
                     download_path,
@@ -133,18 +126,6 @@ pub fn payload(task: &Task, api_base: Option<&str>) -> Vec<u8> {
     TaskFinished::new(task, api_base).to_bytes()
 }
 
-/// The API path that downloads result `result` of Task `namespace/name`:
-/// `/v1/namespaces/{ns}/tasks/{name}/results/{result}`, each part percent-encoded as
-/// one segment (`out/a b.csv` becomes `out%2Fa%20b.csv`).
-pub fn download_path(namespace: &str, name: &str, result: &str) -> String {
-    format!(
-        "/v1/namespaces/{}/tasks/{}/results/{}",
-        utf8_percent_encode(namespace, SEGMENT),
-        utf8_percent_encode(name, SEGMENT),
-        utf8_percent_encode(result, SEGMENT),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,8 +164,8 @@ mod tests {
             r#""startTime":"2025-01-01T10:00:00Z","completionTime":"2025-01-01T10:04:12Z","#,
             r#""results":[{"name":"out/a b.csv","size":42,"#,
             r#""sha256":"abababababababababababababababababababababababababababababababab","#,
-            r#""downloadPath":"/v1/namespaces/team-a/tasks/train/results/out%2Fa%20b.csv","#,
-            r#""downloadUrl":"https://wharf.example.com/v1/namespaces/team-a/tasks/train/results/out%2Fa%20b.csv"}]}"#,
+            r#""downloadPath":"/v1/namespaces/team-a/tasks/train/results/out/a%20b.csv","#,
+            r#""downloadUrl":"https://wharf.example.com/v1/namespaces/team-a/tasks/train/results/out/a%20b.csv"}]}"#,
         );
         assert_eq!(String::from_utf8(body).unwrap(), expected);
     }
@@ -197,7 +178,7 @@ mod tests {
         assert!(json["results"][0].get("downloadUrl").is_none());
         assert_eq!(
             json["results"][0]["downloadPath"],
-            "/v1/namespaces/team-a/tasks/train/results/out%2Fa%20b.csv"
+            "/v1/namespaces/team-a/tasks/train/results/out/a%20b.csv"
         );
     }
 
@@ -229,10 +210,17 @@ mod tests {
     }
 
     #[test]
-    fn download_paths_encode_every_reserved_character() {
+    fn download_paths_keep_folders_and_encode_every_other_reserved_character() {
+        let mut task = finished_task();
+        task.status.as_mut().unwrap().results = Some(vec![ResultFile {
+            name: "out/a?c#d%e&f=g+h ü~._-".into(),
+            size: 1,
+            sha256: "0".repeat(64),
+        }]);
+        let doc = TaskFinished::new(&task, None);
         assert_eq!(
-            download_path("ns", "t", "a/b?c#d%e&f=g+h ü~._-"),
-            "/v1/namespaces/ns/tasks/t/results/a%2Fb%3Fc%23d%25e%26f%3Dg%2Bh%20%C3%BC~._-"
+            doc.results[0].download_path,
+            "/v1/namespaces/team-a/tasks/train/results/out/a%3Fc%23d%25e%26f%3Dg%2Bh%20%C3%BC~._-"
         );
     }
 }

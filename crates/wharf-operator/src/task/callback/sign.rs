@@ -8,17 +8,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The header with the signature, `sha256=<hex>`.
-pub const SIGNATURE_HEADER: &str = "X-Wharf-Signature";
+/// The header with the signature, `sha256=<hex>` (from the one wire contract).
+pub const SIGNATURE_HEADER: &str = wharf_model::wire::headers::SIGNATURE;
 
 /// The header with the time of the attempt, in Unix seconds.
-pub const TIMESTAMP_HEADER: &str = "X-Wharf-Timestamp";
+pub const TIMESTAMP_HEADER: &str = wharf_model::wire::headers::TIMESTAMP;
 
 /// The header with the delivery's identity: the Task's UID, the same on every retry.
-pub const DELIVERY_HEADER: &str = "X-Wharf-Delivery";
+pub const DELIVERY_HEADER: &str = wharf_model::wire::headers::DELIVERY;
 
 /// The header with the event's name, [`EVENT`](super::EVENT).
-pub const EVENT_HEADER: &str = "X-Wharf-Event";
+pub const EVENT_HEADER: &str = wharf_model::wire::headers::EVENT;
 
 /// What precedes the hex digest in [`SIGNATURE_HEADER`]; it names the algorithm so
 /// another can be added without ambiguity.

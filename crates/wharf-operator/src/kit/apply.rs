@@ -1,0 +1,220 @@
+//! Applying, creating and removing the children of one object.
+
+use std::fmt::Debug;
+
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wharf_model::FIELD_MANAGER;
+
+use super::classify::{Problem, Transience, classify};
+use super::scope::{Scope, api_for};
+use super::unchanged::{holds, stamp};
+use crate::error::{Error, ObjectName};
+
+/// Why a child could not be applied or made.
+#[derive(Debug)]
+pub enum ApplyError {
+    /// The API server refused it for a reason the user must fix; becomes a
+    /// condition with reason `ApplyRefused` naming the child.
+    Refused(Problem),
+    /// Transient, or not about the child: retried with backoff.
+    Failed(Error),
+}
+
+impl From<Error> for ApplyError {
+    fn from(error: Error) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// A kind the kit can apply: a typed Kubernetes object of either scope.
+pub trait Child:
+    Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+
+impl<K> Child for K where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The children of one object: applies, creates and prunes them, naming the owner
+/// in every error.
+pub struct Children<'a> {
+    client: &'a Client,
+    owner: ObjectName,
+    owner_uid: Option<String>,
+}
+
+impl<'a> Children<'a> {
+    /// The children of `owner`.
+    pub fn of<P: Resource<DynamicType = ()>>(client: &'a Client, owner: &P) -> Self {
+        Self {
+            client,
+            owner: ObjectName::of(owner),
+            owner_uid: owner.meta().uid.clone(),
+        }
+    }
+
+    /// The owner, for errors.
+    pub fn owner(&self) -> &ObjectName {
+        &self.owner
+    }
+
+    /// Applies `desired` with server-side apply, unless `cache` holds a copy that
+    /// already has it; returns the child as the API server (or the cache) has it.
+    pub async fn apply<K>(&self, desired: &K, cache: Option<&Store<K>>) -> Result<K, ApplyError>
+    where
+        K: Child,
+        K::Scope: Scope,
+    {
+        let child = ObjectName::of(desired);
+        let mut body = self.body(desired)?;
+        stamp(&mut body);
+        if let Some(cached) = cache.and_then(|c| c.get(&object_ref(desired))) {
+            let current = serde_json::to_value(cached.as_ref()).unwrap_or_default();
+            if holds(&current, &body) {
+                return Ok(K::clone(&cached));
+            }
+        }
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api_for(self.client, desired)
+            .patch(&child.name, &params, &Patch::Apply(body))
+            .await
+            .map_err(|source| self.refused_or(&child, source, |owner, child, source| {
+                Error::ApplyChild { owner, child, source }
+            }))
+    }
+
+    /// Creates `desired` unless `cache` has it (for children whose spec cannot
+    /// change once made, such as a Job's pod template); returns it as it exists.
+    pub async fn create_once<K>(
+        &self,
+        desired: &K,
+        cache: Option<&Store<K>>,
+    ) -> Result<K, ApplyError>
+    where
+        K: Child,
+        K::Scope: Scope,
+    {
+        if let Some(cached) = cache.and_then(|c| c.get(&object_ref(desired))) {
+            return Ok(K::clone(&cached));
+        }
+        let child = ObjectName::of(desired);
+        let api = api_for(self.client, desired);
+        match api.create(&PostParams::default(), desired).await {
+            Ok(made) => Ok(made),
+            // Made by an earlier reconcile that the cache has not seen yet.
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                api.get(&child.name).await.map_err(|source| {
+                    ApplyError::Failed(Error::CreateChild {
+                        owner: self.owner.clone(),
+                        child,
+                        source,
+                    })
+                })
+            }
+            Err(source) => Err(self.refused_or(&child, source, |owner, child, source| {
+                Error::CreateChild { owner, child, source }
+            })),
+        }
+    }
+
+    /// Deletes the children in `cache` that this owner controls and whose names are
+    /// not `wanted`. Only objects with this owner's UID in their owner references
+    /// are touched, never a same-named object of someone else's.
+    pub async fn prune<K>(&self, cache: &Store<K>, wanted: Vec<String>) -> Result<(), Error>
+    where
+        K: Child,
+        K::Scope: Scope,
+    {
+        let Some(uid) = &self.owner_uid else {
+            return Ok(());
+        };
+        let stale: Vec<_> = cache
+            .state()
+            .into_iter()
+            .filter(|child| child.owner_references().iter().any(|o| &o.uid == uid))
+            .filter(|child| !wanted.contains(&child.name_any()))
+            .collect();
+        for child in stale {
+            self.delete(child.as_ref()).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes `object` (a child, or the owner itself); fine when it is already gone.
+    pub async fn delete<K>(&self, object: &K) -> Result<(), Error>
+    where
+        K: Child,
+        K::Scope: Scope,
+    {
+        delete_if_exists(&api_for(self.client, object), &object.name_any())
+            .await
+            .map_err(|source| Error::Delete {
+                owner: self.owner.clone(),
+                object: ObjectName::of(object),
+                source,
+            })
+    }
+
+    fn body<K: Child>(&self, desired: &K) -> Result<serde_json::Value, Error> {
+        let mut value = serde_json::to_value(desired).map_err(|source| Error::Serialize {
+            what: ObjectName::of(desired),
+            source,
+        })?;
+        // Server-side apply needs both; typed objects may leave them out.
+        value["apiVersion"] = K::api_version(&()).into();
+        value["kind"] = K::kind(&()).into();
+        Ok(value)
+    }
+
+    fn refused_or(
+        &self,
+        child: &ObjectName,
+        source: kube::Error,
+        failed: impl FnOnce(ObjectName, ObjectName, kube::Error) -> Error,
+    ) -> ApplyError {
+        match classify(&source) {
+            Transience::Refused(message) => ApplyError::Refused(Problem::new(
+                "ApplyRefused",
+                format!("{child}: {message}"),
+            )),
+            Transience::Transient => ApplyError::Failed(failed(
+                self.owner.clone(),
+                child.clone(),
+                source,
+            )),
+        }
+    }
+}
+
+fn object_ref<K: Resource<DynamicType = ()>>(object: &K) -> ObjectRef<K> {
+    let name = object.meta().name.as_deref().unwrap_or_default();
+    match object.meta().namespace.as_deref() {
+        Some(ns) => ObjectRef::new(name).within(ns),
+        None => ObjectRef::new(name),
+    }
+}
+
+/// Deletes `name` through `api`; `Ok` when it is already gone.
+pub async fn delete_if_exists<K>(api: &Api<K>, name: &str) -> Result<(), kube::Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,54 @@
+//! The controller kit: the one skeleton every Wharf controller runs on.
+//!
+//! A kind writes only its own build step (resource → children, pure, in
+//! `wharf-model`) and its reconcile (read caches, apply children, compute a status).
+//! Everything around it lives here, once:
+//!
+//! - [`run`]: running a controller for a kind — unreadable objects become an
+//!   `InvalidObject` Event and wait for a change instead of crash-looping; every
+//!   reconcile is timed; one error policy retries with exponential backoff.
+//! - [`Children`]: server-side apply of children under one field manager, one rule
+//!   for what is the user's problem and what is transient ([`classify`]), skipping
+//!   an apply whose cached copy already holds what would be sent, pruning children
+//!   no longer wanted from the reflector caches, and deleting what may already be
+//!   gone.
+//! - [`report`]: one status write, generic over the kind and sent only when the
+//!   status changed, with an Event when the phase changes.
+//!
+//! What a new kind writes, besides its pure build function in `wharf-model`:
+//!
+//! ```text
+//! impl Phase for WidgetPhase { fn name(self) -> &'static str { … } fn is_warning(self) -> bool { … } }
+//! impl Reported for Widget { type Status = WidgetStatus; type Phase = WidgetPhase; … }
+//!
+//! async fn reconcile(widget: Arc<Widget>, ctx: Arc<Context>) -> Result<Action, Error> {
+//!     let children = Children::of(&ctx.client, widget.as_ref());
+//!     let status = match build(&widget) {
+//!         Err(error) => failed(Problem::new("InvalidSpec", error.to_string())),
+//!         Ok(built) => match children.apply(&built.stateful_set, None).await {
+//!             Ok(set) => from_stateful_set(&set),
+//!             Err(ApplyError::Refused(problem)) => failed(problem),
+//!             Err(ApplyError::Failed(error)) => return Err(error),
+//!         },
+//!     };
+//!     kit::report(&ctx, widget.as_ref(), &status).await?;
+//!     Ok(Action::requeue(RESYNC))
+//! }
+//!
+//! // and to start it:
+//! kit::run(kit::controller(api, watcher::Config::default(), &ctx), ctx, reconcile, shutdown).await;
+//! ```
+
+mod apply;
+mod classify;
+mod run;
+mod scope;
+mod status;
+mod unchanged;
+
+pub use apply::{ApplyError, Child, Children, delete_if_exists};
+pub use classify::{Problem, Transience, classify};
+pub use run::{KindContext, controller, run};
+pub use scope::{Scope, api_for};
+pub use status::{Phase, Reported, StatusMemory, report, write_status};
+pub use unchanged::{APPLIED_ANNOTATION, holds};
