@@ -221,7 +221,10 @@ mod tests {
             ObjectName::new::<Deployment>(Some("dev"), "web").to_string(),
             "Deployment dev/web"
         );
-        assert_eq!(ObjectName::new::<Space>(None, "shop").to_string(), "Space shop");
+        assert_eq!(
+            ObjectName::new::<Space>(None, "shop").to_string(),
+            "Space shop"
+        );
     }
 
     #[test]

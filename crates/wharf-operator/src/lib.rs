@@ -4,6 +4,10 @@
 //! [`run`] starts every controller and the operator's `/metrics`, `/healthz` and
 //! `/readyz` endpoints, and returns when a shutdown signal arrives.
 
+// An error names the step, the object and its cause; it is made once per failed
+// reconcile, so its size costs nothing worth boxing it for.
+#![allow(clippy::result_large_err)]
+
 pub mod app;
 mod client;
 mod config;

@@ -32,7 +32,11 @@ pub struct RequestKey {
 
 impl fmt::Display for RequestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let group = if self.group.is_empty() { "core" } else { &self.group };
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        };
         write!(f, "{} {group}/{}", self.verb, self.resource)?;
         if !self.subresource.is_empty() {
             write!(f, "/{}", self.subresource)?;
@@ -169,11 +173,7 @@ impl RequestsPerApp {
             baseline: (baseline.total() - kubernetes_events) / n,
             wharf: (wharf.total() - kubernetes_events - wharf.app_creates()) / n,
             kubernetes_events: kubernetes_events / n,
-            wharf_by_key: wharf
-                .0
-                .iter()
-                .map(|(k, v)| (k.clone(), v / n))
-                .collect(),
+            wharf_by_key: wharf.0.iter().map(|(k, v)| (k.clone(), v / n)).collect(),
         }
     }
 }

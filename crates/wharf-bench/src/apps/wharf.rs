@@ -113,7 +113,9 @@ pub async fn run(
         exited = wharfd.exited() => return Err(exited),
     };
 
-    let request_counts = super::requests::Counts::scrape(client).await?.since(&before);
+    let request_counts = super::requests::Counts::scrape(client)
+        .await?
+        .since(&before);
     let peak_rss = wharfd.peak_rss()?;
     let reconciles = wharfd.metrics().await.ok().and_then(|m| app_reconciles(&m));
     let log = wharfd.log().to_owned();

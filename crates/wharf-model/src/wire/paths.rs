@@ -131,7 +131,10 @@ mod tests {
             task_result("ns", "t", "a?c#d%e&f=g+h ü~._-").to_string(),
             "/v1/namespaces/ns/tasks/t/results/a%3Fc%23d%25e%26f%3Dg%2Bh%20%C3%BC~._-"
         );
-        assert_eq!(app("ns", "../x").to_string(), "/v1/namespaces/ns/apps/..%2Fx");
+        assert_eq!(
+            app("ns", "../x").to_string(),
+            "/v1/namespaces/ns/apps/..%2Fx"
+        );
         assert_eq!(space(None).to_string(), "/v1/spaces");
         assert_eq!(space(Some("shop")).to_string(), "/v1/spaces/shop");
     }
@@ -141,7 +144,16 @@ mod tests {
         let path = task_result("ns", "t", "out/x.bin");
         assert_eq!(
             path.segments().collect::<Vec<_>>(),
-            ["v1", "namespaces", "ns", "tasks", "t", "results", "out", "x.bin"]
+            [
+                "v1",
+                "namespaces",
+                "ns",
+                "tasks",
+                "t",
+                "results",
+                "out",
+                "x.bin"
+            ]
         );
     }
 }

@@ -142,7 +142,11 @@ fn name_of<K: Resource>(object: Option<&K>) -> Option<&str> {
 
 /// The names among `objects` that are there.
 fn wanted(objects: &[Option<&str>]) -> Vec<String> {
-    objects.iter().flatten().map(|name| (*name).to_owned()).collect()
+    objects
+        .iter()
+        .flatten()
+        .map(|name| (*name).to_owned())
+        .collect()
 }
 
 /// Applies every child the App needs, removes those it no longer needs, and returns
@@ -153,9 +157,15 @@ pub async fn apply_all(
     built: &AppChildren,
 ) -> Result<Deployment, ApplyError> {
     // What the pods read comes first, so new pods never start without it.
+    #[allow(
+        clippy::manual_flatten,
+        reason = "a flattened iterator held across the await makes the future not Send (rustc's higher-ranked lifetime limitation)"
+    )]
     for config_map in [&built.env_config_map, &built.files_config_map] {
         if let Some(config_map) = config_map {
-            children.apply(config_map, Some(&stores.config_maps)).await?;
+            children
+                .apply(config_map, Some(&stores.config_maps))
+                .await?;
         }
     }
     if let Some(secret) = &built.env_secret {

@@ -33,11 +33,7 @@ pub(crate) async fn run(
     let client = ctx.client.clone();
     let managed = watcher::Config::default().labels(MANAGED_SELECTOR);
     let (stores, streams) = children::reflect(&client, &ctx.config, &managed);
-    let controller = kit::controller(
-        ctx.config.api(&client),
-        watcher::Config::default(),
-        &ctx,
-    );
+    let controller = kit::controller(ctx.config.api(&client), watcher::Config::default(), &ctx);
     let controller = streams.attach(controller);
 
     // Readiness waits for the child caches, so the first reconciles see what exists.

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
+use kube::Resource;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::Resource;
 use tracing::instrument;
 use wharf_model::app::build::{Defaults, build, env_object_name};
 use wharf_model::app::{App, AppPhase};
@@ -105,8 +105,7 @@ async fn realise(
     let space = super::defaults::space_of(app, &ctx.shared.spaces);
     let app = super::defaults::with_space_defaults(app, space.as_deref());
     let defaults = Defaults {
-        restricted_pods: space
-            .is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
+        restricted_pods: space.is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
         ..ctx.shared.config.app_defaults.clone()
     };
     let built = match build(&app, &generated, &defaults) {

@@ -344,10 +344,8 @@ mod tests {
 
     #[test]
     fn a_problem_is_failed_and_says_why() {
-        let outcome = Outcome::Problem(Problem::new(
-            "MissingReference",
-            "Secret db does not exist",
-        ));
+        let outcome =
+            Outcome::Problem(Problem::new("MissingReference", "Secret db does not exist"));
         let status = compute(&app(1, false), &outcome, None, now());
         assert_eq!(status.phase, Some(AppPhase::Failed));
         let ready = status

@@ -31,7 +31,11 @@ fn fake_api_server(throttle: bool) -> (Client, Seen) {
             let method = request.method().to_string();
             let path = request.uri().path().to_owned();
             log.lock().unwrap().push((method.clone(), path.clone()));
-            let body = request.into_body().collect_bytes().await.unwrap_or_default();
+            let body = request
+                .into_body()
+                .collect_bytes()
+                .await
+                .unwrap_or_default();
             let response = if throttle && path.contains("/deployments/") {
                 let status = serde_json::json!({
                     "kind": "Status", "apiVersion": "v1", "status": "Failure",

@@ -91,9 +91,13 @@ impl<'a> Children<'a> {
         api_for(self.client, desired)
             .patch(&child.name, &params, &Patch::Apply(body))
             .await
-            .map_err(|source| self.refused_or(&child, source, |owner, child, source| {
-                Error::ApplyChild { owner, child, source }
-            }))
+            .map_err(|source| {
+                self.refused_or(&child, source, |owner, child, source| Error::ApplyChild {
+                    owner,
+                    child,
+                    source,
+                })
+            })
     }
 
     /// Creates `desired` unless `cache` has it (for children whose spec cannot
@@ -124,9 +128,15 @@ impl<'a> Children<'a> {
                     })
                 })
             }
-            Err(source) => Err(self.refused_or(&child, source, |owner, child, source| {
-                Error::CreateChild { owner, child, source }
-            })),
+            Err(source) => {
+                Err(
+                    self.refused_or(&child, source, |owner, child, source| Error::CreateChild {
+                        owner,
+                        child,
+                        source,
+                    }),
+                )
+            }
         }
     }
 
@@ -186,15 +196,12 @@ impl<'a> Children<'a> {
         failed: impl FnOnce(ObjectName, ObjectName, kube::Error) -> Error,
     ) -> ApplyError {
         match classify(&source) {
-            Transience::Refused(message) => ApplyError::Refused(Problem::new(
-                "ApplyRefused",
-                format!("{child}: {message}"),
-            )),
-            Transience::Transient => ApplyError::Failed(failed(
-                self.owner.clone(),
-                child.clone(),
-                source,
-            )),
+            Transience::Refused(message) => {
+                ApplyError::Refused(Problem::new("ApplyRefused", format!("{child}: {message}")))
+            }
+            Transience::Transient => {
+                ApplyError::Failed(failed(self.owner.clone(), child.clone(), source))
+            }
         }
     }
 }

@@ -129,7 +129,9 @@ pub async fn run<K, C, R, F>(
             |guard: Arc<DeserializeGuard<K>>, runner: Arc<Runner<K, C, R>>| async move {
                 let started = Instant::now();
                 let result = match &guard.0 {
-                    Ok(object) => (runner.reconcile)(Arc::new(object.clone()), runner.ctx.clone()).await,
+                    Ok(object) => {
+                        (runner.reconcile)(Arc::new(object.clone()), runner.ctx.clone()).await
+                    }
                     Err(invalid) => {
                         tracing::warn!(
                             error = %invalid.error,
@@ -147,7 +149,11 @@ pub async fn run<K, C, R, F>(
                         Ok(Action::await_change())
                     }
                 };
-                runner.ctx.shared().metrics.reconciled(kind, started.elapsed());
+                runner
+                    .ctx
+                    .shared()
+                    .metrics
+                    .reconciled(kind, started.elapsed());
                 if result.is_ok() {
                     runner.failures.clear(&ObjectRef::from_obj(&*guard));
                 }

@@ -67,7 +67,9 @@ const MEMORY_LIMIT: usize = 50_000;
 impl StatusMemory {
     fn digest<S: Serialize>(status: &S) -> u64 {
         let mut hasher = DefaultHasher::new();
-        serde_json::to_vec(status).unwrap_or_default().hash(&mut hasher);
+        serde_json::to_vec(status)
+            .unwrap_or_default()
+            .hash(&mut hasher);
         hasher.finish()
     }
 

@@ -43,12 +43,12 @@ pub fn stamp(body: &mut Value) {
 /// matches a field the API server left out.
 pub fn holds(cached: &Value, desired: &Value) -> bool {
     match (desired, cached) {
-        (Value::Object(want), Value::Object(have)) => want.iter().all(|(key, value)| {
-            match have.get(key) {
+        (Value::Object(want), Value::Object(have)) => {
+            want.iter().all(|(key, value)| match have.get(key) {
                 Some(found) => holds(found, value),
                 None => is_empty(value),
-            }
-        }),
+            })
+        }
         (Value::Array(want), Value::Array(have)) => {
             want.len() == have.len() && want.iter().zip(have).all(|(w, h)| holds(h, w))
         }
@@ -93,7 +93,10 @@ mod tests {
             &json!({"spec": {"replicas": 2, "ports": [{"port": 80}, {"port": 81}]}}),
             &desired
         ));
-        assert!(!holds(&json!({"spec": {"ports": [{"port": 80}]}}), &desired));
+        assert!(!holds(
+            &json!({"spec": {"ports": [{"port": 80}]}}),
+            &desired
+        ));
     }
 
     #[test]

@@ -25,11 +25,15 @@ pub(crate) async fn run(
     if let Some(selector) = &ctx.config.space_selector {
         spaces = spaces.labels(selector);
     }
-    let controller = kit::controller(Api::<DeserializeGuard<Space>>::all(client.clone()), spaces, &ctx)
-        // Quota usage changes show in the Space's status.
-        .owns(
-            Api::<ResourceQuota>::all(client),
-            watcher::Config::default().labels(crate::app::MANAGED_SELECTOR),
-        );
+    let controller = kit::controller(
+        Api::<DeserializeGuard<Space>>::all(client.clone()),
+        spaces,
+        &ctx,
+    )
+    // Quota usage changes show in the Space's status.
+    .owns(
+        Api::<ResourceQuota>::all(client),
+        watcher::Config::default().labels(crate::app::MANAGED_SELECTOR),
+    );
     kit::run(controller, ctx, reconcile::reconcile, shutdown).await;
 }

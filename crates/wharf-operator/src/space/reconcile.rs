@@ -130,8 +130,12 @@ async fn apply(space: &Space, ctx: &Context) -> Result<Action, Error> {
     let quota = match apply_children(&children, &ctx.client, &ns, &built).await {
         Ok(quota) => quota,
         Err(ApplyError::Refused(problem)) => {
-            kit::report(ctx, space, &compute_status(space, Observed::failed(problem), None))
-                .await?;
+            kit::report(
+                ctx,
+                space,
+                &compute_status(space, Observed::failed(problem), None),
+            )
+            .await?;
             return Ok(Action::requeue(RETRY_TAKEN));
         }
         Err(ApplyError::Failed(error)) => return Err(error),
@@ -184,10 +188,14 @@ async fn apply_children(
 }
 
 /// Deletes the Space's `name` of kind `K` in `ns`, if it is there.
-async fn remove<K>(children: &Children<'_>, client: &Client, ns: &str, name: &str) -> Result<(), Error>
+async fn remove<K>(
+    children: &Children<'_>,
+    client: &Client,
+    ns: &str,
+    name: &str,
+) -> Result<(), Error>
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + kit::Child,
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + kit::Child,
 {
     kit::delete_if_exists(&Api::<K>::namespaced(client.clone(), ns), name)
         .await
@@ -198,7 +206,11 @@ where
         })
 }
 
-async fn read_namespace(client: &Client, space: &Space, ns: &str) -> Result<Option<Namespace>, Error> {
+async fn read_namespace(
+    client: &Client,
+    space: &Space,
+    ns: &str,
+) -> Result<Option<Namespace>, Error> {
     Api::<Namespace>::all(client.clone())
         .get_opt(ns)
         .await
@@ -271,7 +283,11 @@ fn quantities(
         .unwrap_or_default()
 }
 
-fn compute_status(space: &Space, observed: Observed<'_>, quota: Option<&ResourceQuota>) -> SpaceStatus {
+fn compute_status(
+    space: &Space,
+    observed: Observed<'_>,
+    quota: Option<&ResourceQuota>,
+) -> SpaceStatus {
     let previous = space.status.clone().unwrap_or_default();
     let generation = space.metadata.generation;
     SpaceStatus {

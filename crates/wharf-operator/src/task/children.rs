@@ -15,7 +15,10 @@ pub async fn make(
     stores: &TaskStores,
     built: TaskChildren,
 ) -> Result<Job, ApplyError> {
-    if let Some(job) = stores.jobs.get(&kube::runtime::reflector::ObjectRef::from_obj(&built.job)) {
+    if let Some(job) = stores
+        .jobs
+        .get(&kube::runtime::reflector::ObjectRef::from_obj(&built.job))
+    {
         return Ok(Job::clone(&job));
     }
     // Everything the pod mounts or runs as exists before the pod does.

@@ -11,8 +11,8 @@ use kube::{Api, ResourceExt};
 use serde_json::json;
 use tracing::instrument;
 use wharf_model::space::PodSecurityLevel;
-use wharf_model::task::build::{TaskDefaults, build, env_object_name};
 use wharf_model::task::Task;
+use wharf_model::task::build::{TaskDefaults, build, env_object_name};
 
 use super::children::make;
 use super::status::{Observed, compute};
@@ -59,10 +59,9 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<TaskContext>) -> Result<Action,
         }
         Run::Job(job) => {
             observed_job = Some(job);
-            pods = ctx.stores.pods_of(
-                &task.namespace().unwrap_or_default(),
-                &task.name_any(),
-            );
+            pods = ctx
+                .stores
+                .pods_of(&task.namespace().unwrap_or_default(), &task.name_any());
             pod_refs = pods.iter().map(AsRef::as_ref).collect();
             Observed::Job {
                 job: observed_job.as_ref(),
@@ -106,8 +105,13 @@ async fn run(task: &Task, ctx: &TaskContext, children: &Children<'_>) -> Result<
         return Ok(Run::Job(job));
     }
 
-    let missing =
-        references::missing(client, children.owner(), &task.spec.env, &task.spec.env_from).await?;
+    let missing = references::missing(
+        client,
+        children.owner(),
+        &task.spec.env,
+        &task.spec.env_from,
+    )
+    .await?;
     if !missing.is_empty() {
         return Ok(Run::Problem(Problem::new(
             "MissingReference",

@@ -317,6 +317,5 @@ fn human_duration(seconds: i64) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests;
