@@ -11,6 +11,7 @@ use kube::Api;
 use kube::api::PostParams;
 use sha2::{Digest, Sha256};
 use wharf_model::task::{COLLECTOR_AUDIENCE, collector_username};
+use wharf_model::wire::ErrorCode;
 
 use super::{AuthMode, Authorizer, Caller, bearer_token};
 use crate::error::ApiError;
@@ -53,7 +54,7 @@ impl Authorizer {
         let caller = caller.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 format!(
                     "the bearer token is not a valid Wharf collector token (audience {COLLECTOR_AUDIENCE}) or has expired"
                 ),
@@ -63,7 +64,7 @@ impl Authorizer {
         if caller.username != expected {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "not_task_collector",
+                ErrorCode::NotTaskCollector,
                 format!(
                     "{} is not the collector of Task {task} in namespace {namespace}; only {expected} may upload its results",
                     caller.username

@@ -20,6 +20,8 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 use sha2::{Digest, Sha256};
 
+use wharf_model::wire::ErrorCode;
+
 use crate::error::ApiError;
 use cache::TtlCache;
 
@@ -42,17 +44,115 @@ pub struct Caller {
     pub extra: BTreeMap<String, Vec<String>>,
 }
 
+/// Declares a Kubernetes authorization attribute as an enum with its wire string.
+macro_rules! attribute {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// As Kubernetes spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+attribute! {
+    /// A Kubernetes verb, as a SubjectAccessReview asks about it.
+    Verb {
+        /// Read one object.
+        Get = "get",
+        /// Read a collection.
+        List = "list",
+        /// Make an object.
+        Create = "create",
+        /// Change an object.
+        Update = "update",
+        /// Remove an object.
+        Delete = "delete",
+    }
+}
+
+attribute! {
+    /// A resource of the `wharf.dev` group.
+    WharfResource {
+        /// Apps.
+        Apps = "apps",
+        /// Tasks.
+        Tasks = "tasks",
+        /// Spaces.
+        Spaces = "spaces",
+    }
+}
+
+attribute! {
+    /// A subresource of a Wharf resource, authorized on its own.
+    Subresource {
+        /// `apps/scale`.
+        Scale = "scale",
+        /// `apps/status`: status, state, pods and resource use.
+        Status = "status",
+        /// `apps/logs`, `tasks/logs`.
+        Logs = "logs",
+        /// `apps/events`.
+        Events = "events",
+        /// `tasks/results`: listing and downloading result files.
+        Results = "results",
+    }
+}
+
+/// What an operation needs: a verb on a resource, or on one of its subresources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permission {
+    /// The verb.
+    pub verb: Verb,
+    /// The subresource, when the operation is on one.
+    pub subresource: Option<Subresource>,
+}
+
+impl Verb {
+    /// This verb on `subresource`, e.g. `Verb::Get.on(Subresource::Logs)`.
+    pub const fn on(self, subresource: Subresource) -> Permission {
+        Permission {
+            verb: self,
+            subresource: Some(subresource),
+        }
+    }
+}
+
+impl From<Verb> for Permission {
+    fn from(verb: Verb) -> Self {
+        Self {
+            verb,
+            subresource: None,
+        }
+    }
+}
+
 /// One operation on a Wharf resource, to be authorized.
 #[derive(Clone, Debug)]
 pub struct Access<'a> {
-    /// The Kubernetes verb: get, list, watch, create, update, patch, delete.
-    pub verb: &'static str,
+    /// The Kubernetes verb.
+    pub verb: Verb,
     /// The namespace in the path; empty for cluster-scoped resources.
     pub namespace: &'a str,
-    /// The resource of the `wharf.dev` group, e.g. `apps`.
-    pub resource: &'static str,
+    /// The resource of the `wharf.dev` group.
+    pub resource: WharfResource,
     /// The subresource, e.g. `scale`, `logs`.
-    pub subresource: Option<&'static str>,
+    pub subresource: Option<Subresource>,
     /// The object's name, when the operation names one.
     pub name: Option<&'a str>,
 }
@@ -138,7 +238,7 @@ impl Authorizer {
         caller.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the bearer token is not valid or has expired",
             )
         })
@@ -174,7 +274,7 @@ impl Authorizer {
         } else {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 format!(
                     "{} may not {}; ask for a Role granting it (or membership of the Space)",
                     caller.username,
@@ -216,10 +316,10 @@ impl Authorizer {
                 extra: Some(caller.extra.clone()),
                 resource_attributes: Some(ResourceAttributes {
                     namespace: Some(access.namespace.to_owned()).filter(|ns| !ns.is_empty()),
-                    verb: Some(access.verb.to_owned()),
+                    verb: Some(access.verb.as_str().to_owned()),
                     group: Some(wharf_model::API_GROUP.to_owned()),
-                    resource: Some(access.resource.to_owned()),
-                    subresource: access.subresource.map(str::to_owned),
+                    resource: Some(access.resource.as_str().to_owned()),
+                    subresource: access.subresource.map(|s| s.as_str().to_owned()),
                     name: access.name.map(str::to_owned),
                     ..Default::default()
                 }),
@@ -238,7 +338,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let missing = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing_token",
+            ErrorCode::MissingToken,
             "send a Kubernetes bearer token: Authorization: Bearer <token> (wharf login saves one)",
         )
     };
@@ -260,7 +360,10 @@ mod tests {
     #[test]
     fn reads_the_bearer_token_and_refuses_anything_else() {
         let mut headers = HeaderMap::new();
-        assert_eq!(bearer_token(&headers).unwrap_err().code(), "missing_token");
+        assert_eq!(
+            bearer_token(&headers).unwrap_err().code(),
+            ErrorCode::MissingToken
+        );
         headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
         assert!(bearer_token(&headers).is_err());
         headers.insert(header::AUTHORIZATION, "Bearer  tok ".parse().unwrap());
