@@ -217,25 +217,7 @@ impl Authorizer {
 
     /// Who sent the request: 401 without a valid bearer token.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
-        if self.mode == AuthMode::Disabled {
-            return Ok(Caller {
-                username: "wharf:local-developer".into(),
-                uid: None,
-                groups: vec![],
-                extra: BTreeMap::new(),
-            });
-        }
-        let token = bearer_token(headers)?;
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let caller = match self.tokens.get(&key) {
-            Some(cached) => cached,
-            None => {
-                let reviewed = self.review_token(token).await?;
-                self.tokens.insert(key, reviewed.clone());
-                reviewed
-            }
-        };
-        caller.ok_or_else(|| {
+        self.caller_of(headers, None).await?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::InvalidToken,
@@ -244,11 +226,47 @@ impl Authorizer {
         })
     }
 
-    async fn review_token(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+    /// Who the request's bearer token stands for when reviewed for `audience`
+    /// (the Kubernetes API's when `None`), from the cache when it was reviewed a
+    /// moment ago; `None` for a token Kubernetes does not accept. 401 without one.
+    async fn caller_of(
+        &self,
+        headers: &HeaderMap,
+        audience: Option<&str>,
+    ) -> Result<Option<Caller>, ApiError> {
+        if self.mode == AuthMode::Disabled {
+            return Ok(Some(Caller {
+                username: "wharf:local-developer".into(),
+                uid: None,
+                groups: vec![],
+                extra: BTreeMap::new(),
+            }));
+        }
+        let token = bearer_token(headers)?;
+        // The audience is part of the key: the same token reviewed for another
+        // audience is a different answer.
+        let mut hasher = Sha256::new().chain_update(token.as_bytes());
+        if let Some(audience) = audience {
+            hasher = hasher.chain_update([0]).chain_update(audience.as_bytes());
+        }
+        let key: [u8; 32] = hasher.finalize().into();
+        if let Some(cached) = self.tokens.get(&key) {
+            return Ok(cached);
+        }
+        let reviewed = self.review_token(token, audience).await?;
+        self.tokens.insert(key, reviewed.clone());
+        Ok(reviewed)
+    }
+
+    async fn review_token(
+        &self,
+        token: &str,
+        audience: Option<&str>,
+    ) -> Result<Option<Caller>, ApiError> {
         let review = TokenReview {
             spec: TokenReviewSpec {
                 token: token.to_owned(),
-                ..Default::default()
+                audiences: audience.map(|a| vec![a.to_owned()]),
             },
             ..Default::default()
         };
@@ -258,6 +276,17 @@ impl Authorizer {
         let Some(status) = answer.status.filter(|s| s.authenticated == Some(true)) else {
             return Ok(None);
         };
+        // An authenticator that ignores audiences would accept any token; only an
+        // answer that confirms the audience asked for counts.
+        if let Some(audience) = audience {
+            let confirmed = status
+                .audiences
+                .as_ref()
+                .is_some_and(|a| a.iter().any(|a| a == audience));
+            if !confirmed {
+                return Ok(None);
+            }
+        }
         let user = status.user.unwrap_or_default();
         Ok(Some(Caller {
             username: user.username.unwrap_or_default(),

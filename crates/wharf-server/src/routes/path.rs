@@ -92,6 +92,24 @@ impl Context {
             headers: parts.headers.clone(),
         }
     }
+
+    /// Authenticates the caller and authorizes `permission` on kind `K` in
+    /// `namespace`, on the object `name` or on the collection.
+    async fn authorize<K: Kind>(
+        &self,
+        namespace: &str,
+        name: Option<&str>,
+        permission: Permission,
+    ) -> Result<Caller, ApiError> {
+        let access = Access {
+            verb: permission.verb,
+            namespace,
+            resource: K::RESOURCE,
+            subresource: permission.subresource,
+            name,
+        };
+        self.state.auth().check(&self.headers, &access).await
+    }
 }
 
 /// The path of one object of kind `K`, checked; see the module documentation.
@@ -140,15 +158,10 @@ impl<K: Kind> ObjectPath<K> {
 
     /// Authenticates the caller and authorizes `permission` on this object.
     pub async fn authorize(&self, permission: impl Into<Permission>) -> Result<Caller, ApiError> {
-        let permission = permission.into();
-        let access = Access {
-            verb: permission.verb,
-            namespace: &self.namespace,
-            resource: K::RESOURCE,
-            subresource: permission.subresource,
-            name: Some(&self.name),
-        };
-        self.state().auth().check(self.headers(), &access).await
+        let name = Some(self.name.as_str());
+        (self.context)
+            .authorize::<K>(&self.namespace, name, permission.into())
+            .await
     }
 
     /// The object from the watch cache; asks the API server only on a miss, so an
@@ -245,11 +258,6 @@ impl<K: Kind> NamespacePath<K> {
         &self.context.state
     }
 
-    /// The request's headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.context.headers
-    }
-
     /// The kind's objects in this namespace.
     pub fn api(&self) -> Api<K> {
         K::api(self.state().client().clone(), &self.namespace)
@@ -257,15 +265,9 @@ impl<K: Kind> NamespacePath<K> {
 
     /// Authenticates the caller and authorizes `permission` on the collection.
     pub async fn authorize(&self, permission: impl Into<Permission>) -> Result<Caller, ApiError> {
-        let permission = permission.into();
-        let access = Access {
-            verb: permission.verb,
-            namespace: &self.namespace,
-            resource: K::RESOURCE,
-            subresource: permission.subresource,
-            name: None,
-        };
-        self.state().auth().check(self.headers(), &access).await
+        (self.context)
+            .authorize::<K>(&self.namespace, None, permission.into())
+            .await
     }
 }
 
