@@ -13,6 +13,8 @@ use wharf_model::app::App;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 
+use crate::kinds::Kind;
+
 /// Label of every object and pod Wharf manages.
 const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=wharf";
 
@@ -55,39 +57,26 @@ impl Caches {
         let _ = self.tasks.wait_until_ready().await;
     }
 
+    /// The object `name` in `namespace` (empty for a cluster-scoped kind), if cached.
+    pub fn get<K: Kind>(&self, namespace: &str, name: &str) -> Option<K> {
+        let key = ObjectRef::new(name);
+        let key = if K::NAMESPACED {
+            key.within(namespace)
+        } else {
+            key
+        };
+        K::store(self).get(&key).map(|o| K::clone(&o))
+    }
+
     /// Waits (briefly) until the cache holds `written` or something newer, so a
     /// client that reads right after a write through this server sees its write.
-    pub async fn settle_app(&self, written: &App) {
-        settle_written(&self.apps, written).await;
+    pub async fn settle<K: Kind>(&self, written: &K) {
+        settle_written(K::store(self), written).await;
     }
 
-    /// Like [`Caches::settle_app`], for a Task.
-    pub async fn settle_task(&self, written: &Task) {
-        settle_written(&self.tasks, written).await;
-    }
-
-    /// Waits (briefly) until the cache no longer holds the Task.
-    pub async fn settle_task_deleted(&self, namespace: &str, name: &str) {
-        settle(|| self.task(namespace, name).is_none()).await;
-    }
-
-    /// The Task `name` in `namespace`, if cached.
-    pub fn task(&self, namespace: &str, name: &str) -> Option<Task> {
-        self.tasks
-            .get(&ObjectRef::new(name).within(namespace))
-            .map(|t| Task::clone(&t))
-    }
-
-    /// Waits (briefly) until the cache no longer holds the App.
-    pub async fn settle_app_deleted(&self, namespace: &str, name: &str) {
-        settle(|| self.app(namespace, name).is_none()).await;
-    }
-
-    /// The App `name` in `namespace`, if cached.
-    pub fn app(&self, namespace: &str, name: &str) -> Option<App> {
-        self.apps
-            .get(&ObjectRef::new(name).within(namespace))
-            .map(|a| App::clone(&a))
+    /// Waits (briefly) until the cache no longer holds the object.
+    pub async fn settle_deleted<K: Kind>(&self, namespace: &str, name: &str) {
+        settle(|| self.get::<K>(namespace, name).is_none()).await;
     }
 }
 

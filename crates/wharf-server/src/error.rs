@@ -1,43 +1,23 @@
 //! The API's one error type: every failure becomes an `application/problem+json`
-//! document (RFC 9457) with a stable machine code. Internal causes are logged, never
-//! shown.
+//! document (RFC 9457, [`wharf_model::wire::Problem`]) with a stable machine code
+//! ([`ErrorCode`]). Internal causes are logged, never shown.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-/// An RFC 9457 problem document.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the kind of problem: `urn:wharf:problem:<code>`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// A short summary of the kind of problem.
-    pub title: String,
-    /// The HTTP status code.
-    pub status: u16,
-    /// What went wrong in this case and what to do about it.
-    pub detail: String,
-    /// A stable machine-readable code, e.g. `invalid_field`, `not_found`.
-    pub code: &'static str,
-    /// The request field at fault, e.g. `spec.ports[1].port`, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 
 /// An error answered to the client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     field: Option<String>,
 }
 
 impl ApiError {
     /// An error with a status, a stable code and a detail for people.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -54,21 +34,21 @@ impl ApiError {
 
     /// 400: a field of the request is invalid.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_field", detail).at(field)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidField, detail).at(field)
     }
 
     /// 400: the request as a whole is malformed.
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
     /// 404: the named object does not exist.
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, detail)
     }
 
     /// 409: the request conflicts with the object's current state.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
@@ -77,9 +57,20 @@ impl ApiError {
         tracing::error!(%cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "an internal error occurred; it has been logged",
         )
+    }
+
+    /// `error` as an answer, with a 409 from Kubernetes (a name that is taken)
+    /// said as `already_exists` and `what` (e.g. "App web already exists …").
+    pub fn name_taken(error: kube::Error, what: impl FnOnce() -> String) -> Self {
+        match error {
+            kube::Error::Api(status) if status.code == 409 => {
+                Self::conflict(ErrorCode::AlreadyExists, what())
+            }
+            other => other.into(),
+        }
     }
 
     /// The HTTP status.
@@ -88,19 +79,15 @@ impl ApiError {
     }
 
     /// The machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
     fn problem(&self) -> Problem {
-        Problem {
-            type_: format!("urn:wharf:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code,
-            field: self.field.clone(),
-        }
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let mut problem = Problem::new(self.code, self.status.as_u16(), title, &self.detail);
+        problem.field.clone_from(&self.field);
+        problem
     }
 }
 
@@ -116,7 +103,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
         response
     }
@@ -126,53 +113,53 @@ impl From<kube::Error> for ApiError {
     /// Maps what the Kubernetes API said to what the client can act on. The API
     /// server's own validation (CRD schema, CEL, admission, quota) is passed on.
     fn from(error: kube::Error) -> Self {
-        match &error {
-            kube::Error::Api(status) => {
-                let field = status
-                    .details
-                    .as_ref()
-                    .and_then(|d| d.causes.first())
-                    .map(|c| c.field.clone())
-                    .filter(|f| !f.is_empty());
-                let message = status.message.clone();
-                let mapped = match status.code {
-                    404 => Self::not_found(message),
-                    409 => Self::conflict("conflict", message),
-                    422 => Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "rejected_by_kubernetes",
-                        message,
-                    ),
-                    400 => Self::bad_request("rejected_by_kubernetes", message),
-                    // Quota and admission refusals name what to change.
-                    403 => Self::new(StatusCode::FORBIDDEN, "refused_by_kubernetes", message),
-                    429 => Self::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "busy",
-                        "the Kubernetes API is busy; retry shortly",
-                    ),
-                    _ => {
-                        tracing::error!(%error, "Kubernetes API error");
-                        Self::new(
-                            StatusCode::BAD_GATEWAY,
-                            "kubernetes_unavailable",
-                            "the Kubernetes API failed; retry later",
-                        )
-                    }
-                };
-                match field {
-                    Some(field) => mapped.at(field),
-                    None => mapped,
-                }
-            }
+        let kube::Error::Api(status) = &error else {
+            tracing::error!(%error, "Kubernetes API unreachable");
+            return Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::KubernetesUnavailable,
+                "the Kubernetes API could not be reached; retry later",
+            );
+        };
+        let field = status
+            .details
+            .as_ref()
+            .and_then(|d| d.causes.first())
+            .map(|c| c.field.clone())
+            .filter(|f| !f.is_empty());
+        let message = status.message.clone();
+        let mapped = match status.code {
+            404 => Self::not_found(message),
+            409 => Self::conflict(ErrorCode::Conflict, message),
+            422 => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::RejectedByKubernetes,
+                message,
+            ),
+            400 => Self::bad_request(ErrorCode::RejectedByKubernetes, message),
+            // Quota and admission refusals name what to change.
+            403 => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::RefusedByKubernetes,
+                message,
+            ),
+            429 => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::Busy,
+                "the Kubernetes API is busy; retry shortly",
+            ),
             _ => {
-                tracing::error!(%error, "Kubernetes API unreachable");
+                tracing::error!(%error, "Kubernetes API error");
                 Self::new(
                     StatusCode::BAD_GATEWAY,
-                    "kubernetes_unavailable",
-                    "the Kubernetes API could not be reached; retry later",
+                    ErrorCode::KubernetesUnavailable,
+                    "the Kubernetes API failed; retry later",
                 )
             }
+        };
+        match field {
+            Some(field) => mapped.at(field),
+            None => mapped,
         }
     }
 }
@@ -186,6 +173,8 @@ mod tests {
         let problem = ApiError::invalid("spec.ports[0].port", "70000 is not a port").problem();
         let json = serde_json::to_value(&problem).unwrap();
         assert_eq!(json["type"], "urn:wharf:problem:invalid_field");
+        assert_eq!(json["code"], "invalid_field");
+        assert_eq!(json["title"], "Bad Request");
         assert_eq!(json["status"], 400);
         assert_eq!(json["field"], "spec.ports[0].port");
     }
@@ -202,5 +191,13 @@ mod tests {
             ApiError::from(kube::Error::Api(Box::new(status))).status(),
             StatusCode::BAD_GATEWAY
         );
+    }
+
+    #[test]
+    fn a_taken_name_is_already_exists() {
+        let status = kube::core::Status::failure("exists", "AlreadyExists").with_code(409);
+        let error = ApiError::name_taken(kube::Error::Api(Box::new(status)), || "taken".into());
+        assert_eq!(error.code(), ErrorCode::AlreadyExists);
+        assert_eq!(error.status(), StatusCode::CONFLICT);
     }
 }

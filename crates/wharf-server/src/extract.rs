@@ -1,10 +1,11 @@
 //! Request extractors whose rejections are problem documents, not plain text.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use wharf_model::wire::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -23,14 +24,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                ApiError::new(rejection.status(), "unreadable_body", rejection.body_text())
+                ApiError::new(
+                    rejection.status(),
+                    ErrorCode::UnreadableBody,
+                    rejection.body_text(),
+                )
             })?;
         parse_json(&bytes).map(Self)
     }
@@ -46,7 +51,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // Only data errors (a wrong type, an unknown value) belong to a field;
         // syntax errors are about the document as a whole.
         if inner.classify() != serde_json::error::Category::Data || path.is_empty() || path == "." {
-            ApiError::bad_request("invalid_json", detail)
+            ApiError::bad_request(ErrorCode::InvalidJson, detail)
         } else {
             ApiError::invalid(path, detail)
         }
@@ -69,6 +74,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
                 ApiError::invalid(
                     format!("query.{path}"),
                     format!("invalid query parameter: {}", error.into_inner()),
+                )
+            })
+    }
+}
+
+/// Path parameters; one that is not UTF-8 once percent-decoded is a 400
+/// `invalid_name`, as a problem document rather than axum's plain text.
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(params)| Self(params))
+            .map_err(|rejection| {
+                ApiError::new(
+                    rejection.status(),
+                    ErrorCode::InvalidName,
+                    rejection.body_text(),
                 )
             })
     }

@@ -5,9 +5,12 @@
 
 pub mod auth;
 mod caches;
+mod conditional;
 pub mod error;
 mod extract;
+mod kinds;
 mod metrics;
+mod names;
 pub mod openapi;
 pub mod results;
 mod routes;
@@ -101,7 +104,7 @@ pub enum ServerError {
 
 /// The HTTP application: every route, `/openapi.json` and the middleware.
 pub fn app(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(wharf_model::wire::headers::REQUEST_ID);
     let (router, _) = routes::router().split_for_parts();
     router
         .route("/openapi.json", get(|| async { axum::Json(openapi::document_json()) }))
@@ -109,7 +112,7 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request
                 .headers()
-                .get("x-request-id")
+                .get(wharf_model::wire::headers::REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
@@ -137,7 +140,7 @@ async fn request_timeout(request: Request, next: Next) -> Response {
         Ok(response) => response,
         Err(_) => error::ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
-            "timeout",
+            wharf_model::wire::ErrorCode::Timeout,
             "the request took too long; retry, or wait for less at once",
         )
         .into_response(),

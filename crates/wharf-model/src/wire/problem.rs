@@ -157,6 +157,8 @@ error_codes! {
     TaskFinished = "task_finished",
     /// The App has no pod to read from.
     NoPod = "no_pod",
+    /// The App autoscales, so it cannot be scaled by hand.
+    Autoscaled = "autoscaled",
 
     // Task results.
     /// The Task does not collect results.
@@ -197,6 +199,8 @@ error_codes! {
     MetricsUnavailable = "metrics_unavailable",
     /// The result store could not be reached.
     ResultStoreUnavailable = "result_store_unavailable",
+    /// The request took too long to answer; retry, or wait for less at once.
+    Timeout = "timeout",
     /// A failure of the server itself; it has been logged.
     Internal = "internal",
 }

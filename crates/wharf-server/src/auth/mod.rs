@@ -20,6 +20,8 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 use sha2::{Digest, Sha256};
 
+use wharf_model::wire::ErrorCode;
+
 use crate::error::ApiError;
 use cache::TtlCache;
 
@@ -42,17 +44,115 @@ pub struct Caller {
     pub extra: BTreeMap<String, Vec<String>>,
 }
 
+/// Declares a Kubernetes authorization attribute as an enum with its wire string.
+macro_rules! attribute {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// As Kubernetes spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+attribute! {
+    /// A Kubernetes verb, as a SubjectAccessReview asks about it.
+    Verb {
+        /// Read one object.
+        Get = "get",
+        /// Read a collection.
+        List = "list",
+        /// Make an object.
+        Create = "create",
+        /// Change an object.
+        Update = "update",
+        /// Remove an object.
+        Delete = "delete",
+    }
+}
+
+attribute! {
+    /// A resource of the `wharf.dev` group.
+    WharfResource {
+        /// Apps.
+        Apps = "apps",
+        /// Tasks.
+        Tasks = "tasks",
+        /// Spaces.
+        Spaces = "spaces",
+    }
+}
+
+attribute! {
+    /// A subresource of a Wharf resource, authorized on its own.
+    Subresource {
+        /// `apps/scale`.
+        Scale = "scale",
+        /// `apps/status`: status, state, pods and resource use.
+        Status = "status",
+        /// `apps/logs`, `tasks/logs`.
+        Logs = "logs",
+        /// `apps/events`.
+        Events = "events",
+        /// `tasks/results`: listing and downloading result files.
+        Results = "results",
+    }
+}
+
+/// What an operation needs: a verb on a resource, or on one of its subresources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permission {
+    /// The verb.
+    pub verb: Verb,
+    /// The subresource, when the operation is on one.
+    pub subresource: Option<Subresource>,
+}
+
+impl Verb {
+    /// This verb on `subresource`, e.g. `Verb::Get.on(Subresource::Logs)`.
+    pub const fn on(self, subresource: Subresource) -> Permission {
+        Permission {
+            verb: self,
+            subresource: Some(subresource),
+        }
+    }
+}
+
+impl From<Verb> for Permission {
+    fn from(verb: Verb) -> Self {
+        Self {
+            verb,
+            subresource: None,
+        }
+    }
+}
+
 /// One operation on a Wharf resource, to be authorized.
 #[derive(Clone, Debug)]
 pub struct Access<'a> {
-    /// The Kubernetes verb: get, list, watch, create, update, patch, delete.
-    pub verb: &'static str,
+    /// The Kubernetes verb.
+    pub verb: Verb,
     /// The namespace in the path; empty for cluster-scoped resources.
     pub namespace: &'a str,
-    /// The resource of the `wharf.dev` group, e.g. `apps`.
-    pub resource: &'static str,
+    /// The resource of the `wharf.dev` group.
+    pub resource: WharfResource,
     /// The subresource, e.g. `scale`, `logs`.
-    pub subresource: Option<&'static str>,
+    pub subresource: Option<Subresource>,
     /// The object's name, when the operation names one.
     pub name: Option<&'a str>,
 }
@@ -117,38 +217,56 @@ impl Authorizer {
 
     /// Who sent the request: 401 without a valid bearer token.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
-        if self.mode == AuthMode::Disabled {
-            return Ok(Caller {
-                username: "wharf:local-developer".into(),
-                uid: None,
-                groups: vec![],
-                extra: BTreeMap::new(),
-            });
-        }
-        let token = bearer_token(headers)?;
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let caller = match self.tokens.get(&key) {
-            Some(cached) => cached,
-            None => {
-                let reviewed = self.review_token(token).await?;
-                self.tokens.insert(key, reviewed.clone());
-                reviewed
-            }
-        };
-        caller.ok_or_else(|| {
+        self.caller_of(headers, None).await?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the bearer token is not valid or has expired",
             )
         })
     }
 
-    async fn review_token(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+    /// Who the request's bearer token stands for when reviewed for `audience`
+    /// (the Kubernetes API's when `None`), from the cache when it was reviewed a
+    /// moment ago; `None` for a token Kubernetes does not accept. 401 without one.
+    async fn caller_of(
+        &self,
+        headers: &HeaderMap,
+        audience: Option<&str>,
+    ) -> Result<Option<Caller>, ApiError> {
+        if self.mode == AuthMode::Disabled {
+            return Ok(Some(Caller {
+                username: "wharf:local-developer".into(),
+                uid: None,
+                groups: vec![],
+                extra: BTreeMap::new(),
+            }));
+        }
+        let token = bearer_token(headers)?;
+        // The audience is part of the key: the same token reviewed for another
+        // audience is a different answer.
+        let mut hasher = Sha256::new().chain_update(token.as_bytes());
+        if let Some(audience) = audience {
+            hasher = hasher.chain_update([0]).chain_update(audience.as_bytes());
+        }
+        let key: [u8; 32] = hasher.finalize().into();
+        if let Some(cached) = self.tokens.get(&key) {
+            return Ok(cached);
+        }
+        let reviewed = self.review_token(token, audience).await?;
+        self.tokens.insert(key, reviewed.clone());
+        Ok(reviewed)
+    }
+
+    async fn review_token(
+        &self,
+        token: &str,
+        audience: Option<&str>,
+    ) -> Result<Option<Caller>, ApiError> {
         let review = TokenReview {
             spec: TokenReviewSpec {
                 token: token.to_owned(),
-                ..Default::default()
+                audiences: audience.map(|a| vec![a.to_owned()]),
             },
             ..Default::default()
         };
@@ -158,6 +276,17 @@ impl Authorizer {
         let Some(status) = answer.status.filter(|s| s.authenticated == Some(true)) else {
             return Ok(None);
         };
+        // An authenticator that ignores audiences would accept any token; only an
+        // answer that confirms the audience asked for counts.
+        if let Some(audience) = audience {
+            let confirmed = status
+                .audiences
+                .as_ref()
+                .is_some_and(|a| a.iter().any(|a| a == audience));
+            if !confirmed {
+                return Ok(None);
+            }
+        }
         let user = status.user.unwrap_or_default();
         Ok(Some(Caller {
             username: user.username.unwrap_or_default(),
@@ -174,7 +303,7 @@ impl Authorizer {
         } else {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 format!(
                     "{} may not {}; ask for a Role granting it (or membership of the Space)",
                     caller.username,
@@ -216,10 +345,10 @@ impl Authorizer {
                 extra: Some(caller.extra.clone()),
                 resource_attributes: Some(ResourceAttributes {
                     namespace: Some(access.namespace.to_owned()).filter(|ns| !ns.is_empty()),
-                    verb: Some(access.verb.to_owned()),
+                    verb: Some(access.verb.as_str().to_owned()),
                     group: Some(wharf_model::API_GROUP.to_owned()),
-                    resource: Some(access.resource.to_owned()),
-                    subresource: access.subresource.map(str::to_owned),
+                    resource: Some(access.resource.as_str().to_owned()),
+                    subresource: access.subresource.map(|s| s.as_str().to_owned()),
                     name: access.name.map(str::to_owned),
                     ..Default::default()
                 }),
@@ -238,7 +367,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let missing = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing_token",
+            ErrorCode::MissingToken,
             "send a Kubernetes bearer token: Authorization: Bearer <token> (wharf login saves one)",
         )
     };
@@ -260,7 +389,10 @@ mod tests {
     #[test]
     fn reads_the_bearer_token_and_refuses_anything_else() {
         let mut headers = HeaderMap::new();
-        assert_eq!(bearer_token(&headers).unwrap_err().code(), "missing_token");
+        assert_eq!(
+            bearer_token(&headers).unwrap_err().code(),
+            ErrorCode::MissingToken
+        );
         headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
         assert!(bearer_token(&headers).is_err());
         headers.insert(header::AUTHORIZATION, "Bearer  tok ".parse().unwrap());

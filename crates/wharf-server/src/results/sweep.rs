@@ -60,5 +60,7 @@ pub async fn sweep(
 }
 
 fn cached_uid(caches: &Caches, key: &TaskKey) -> Option<String> {
-    caches.task(&key.namespace, &key.name).and_then(|t| t.uid())
+    caches
+        .get::<Task>(&key.namespace, &key.name)
+        .and_then(|t| t.uid())
 }

@@ -1,36 +1,35 @@
 //! Operations on a running App: scale, restart, stop and start. Each changes the
 //! App's spec, so `kubectl` and GitOps see the same state the API set.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use k8s_openapi::jiff::Timestamp;
-use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use wharf_model::api::ScaleRequest;
 use wharf_model::app::App;
+use wharf_model::wire::{ErrorCode, Problem};
 
-use super::common::{AppPath, WaitQuery, authorize, find_app, respond_after_wait};
-use crate::error::{ApiError, Problem};
+use super::path::AppPath;
+use crate::auth::{Subresource, Verb};
+use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
-use crate::openapi::AppDoc;
-use crate::state::AppState;
+use crate::openapi::{AppDoc, JsonBodyProblems, ObjectProblems};
+use crate::wait::{WaitQuery, respond_after_wait};
 
+/// Merges `spec` into the App's spec and answers with the App, after a wait when
+/// one was asked for.
 async fn patch_spec(
-    state: &AppState,
     path: &AppPath,
     spec: serde_json::Value,
-) -> Result<App, ApiError> {
-    Ok(
-        Api::<App>::namespaced(state.client().clone(), &path.namespace)
-            .patch(
-                &path.name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "spec": spec })),
-            )
-            .await?,
-    )
+    wait: &WaitQuery<App>,
+) -> Result<Response, ApiError> {
+    let patch = Patch::Merge(json!({ "spec": spec }));
+    let patched = path
+        .api()
+        .patch(&path.name, &PatchParams::default(), &patch)
+        .await?;
+    respond_after_wait(path.state(), patched, wait, StatusCode::OK).await
 }
 
 /// Sets the number of pods.
@@ -38,47 +37,35 @@ async fn patch_spec(
     post,
     path = "/v1/namespaces/{namespace}/apps/{name}/scale",
     tag = "apps",
-    params(AppPath, WaitQuery),
+    params(AppPath, WaitQuery<App>),
     request_body = ScaleRequest,
     responses(
         (status = 200, description = "Scaled (and Ready, when waited for)", body = AppDoc),
         (status = 202, description = "Scaled; the wait ran out", body = AppDoc),
-        (status = 400, description = "Invalid replica count", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
+        JsonBodyProblems,
         (status = 409, description = "The App autoscales", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn scale_app(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    QueryParams(wait): QueryParams<WaitQuery>,
-    headers: HeaderMap,
+    path: AppPath,
+    QueryParams(wait): QueryParams<WaitQuery<App>>,
     JsonBody(request): JsonBody<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "update",
-        &path.namespace,
-        Some("scale"),
-        Some(&path.name),
-    )
-    .await?;
+    path.authorize(Verb::Update.on(Subresource::Scale)).await?;
     if !(0..=1000).contains(&request.replicas) {
         return Err(ApiError::invalid(
             "replicas",
             format!("{} is out of range: use 0 to 1000", request.replicas),
         ));
     }
-    let app = find_app(&state, &path.namespace, &path.name).await?;
-    if app.spec.autoscale.is_some() {
+    if path.load().await?.spec.autoscale.is_some() {
         return Err(ApiError::conflict(
-            "autoscaled",
+            ErrorCode::Autoscaled,
             "the App autoscales; change spec.autoscale.min and max instead of scaling it",
         ));
     }
-    let scaled = patch_spec(&state, &path, json!({ "replicas": request.replicas })).await?;
-    respond_after_wait(&state, scaled, &wait, StatusCode::OK).await
+    patch_spec(&path, json!({ "replicas": request.replicas }), &wait).await
 }
 
 /// Replaces every pod with a rolling update.
@@ -86,36 +73,20 @@ pub async fn scale_app(
     post,
     path = "/v1/namespaces/{namespace}/apps/{name}/restart",
     tag = "apps",
-    params(AppPath, WaitQuery),
+    params(AppPath, WaitQuery<App>),
     responses(
         (status = 200, description = "Restarted (and Ready, when waited for)", body = AppDoc),
         (status = 202, description = "Restarting; the wait ran out", body = AppDoc),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
 pub async fn restart_app(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    QueryParams(wait): QueryParams<WaitQuery>,
-    headers: HeaderMap,
+    path: AppPath,
+    QueryParams(wait): QueryParams<WaitQuery<App>>,
 ) -> Result<Response, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "update",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
-    find_app(&state, &path.namespace, &path.name).await?;
-    let restarted = patch_spec(
-        &state,
-        &path,
-        json!({ "restartedAt": Timestamp::now().to_string() }),
-    )
-    .await?;
-    respond_after_wait(&state, restarted, &wait, StatusCode::OK).await
+    path.load_for(Verb::Update).await?;
+    let now = Timestamp::now().to_string();
+    patch_spec(&path, json!({ "restartedAt": now }), &wait).await
 }
 
 /// Stops the App: zero pods, everything else kept.
@@ -126,26 +97,12 @@ pub async fn restart_app(
     params(AppPath),
     responses(
         (status = 200, description = "Stopping", body = AppDoc),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn stop_app(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "update",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
-    find_app(&state, &path.namespace, &path.name).await?;
-    let stopped = patch_spec(&state, &path, json!({ "paused": true })).await?;
-    respond_after_wait(&state, stopped, &WaitQuery::default(), StatusCode::OK).await
+pub async fn stop_app(path: AppPath) -> Result<Response, ApiError> {
+    path.load_for(Verb::Update).await?;
+    patch_spec(&path, json!({ "paused": true }), &WaitQuery::default()).await
 }
 
 /// Starts a stopped App with its previous replica count.
@@ -153,29 +110,17 @@ pub async fn stop_app(
     post,
     path = "/v1/namespaces/{namespace}/apps/{name}/start",
     tag = "apps",
-    params(AppPath, WaitQuery),
+    params(AppPath, WaitQuery<App>),
     responses(
         (status = 200, description = "Started (and Ready, when waited for)", body = AppDoc),
         (status = 202, description = "Starting; the wait ran out", body = AppDoc),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
 pub async fn start_app(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    QueryParams(wait): QueryParams<WaitQuery>,
-    headers: HeaderMap,
+    path: AppPath,
+    QueryParams(wait): QueryParams<WaitQuery<App>>,
 ) -> Result<Response, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "update",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
-    find_app(&state, &path.namespace, &path.name).await?;
-    let started = patch_spec(&state, &path, json!({ "paused": false })).await?;
-    respond_after_wait(&state, started, &wait, StatusCode::OK).await
+    path.load_for(Verb::Update).await?;
+    patch_spec(&path, json!({ "paused": false }), &wait).await
 }

@@ -1,19 +1,18 @@
 //! An App's environment variables and volumes.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use kube::Api;
 use kube::api::PostParams;
 use wharf_model::api::{EnvEntry, EnvUpdate, VolumeEntry, validate_app};
 use wharf_model::app::App;
 use wharf_model::app::build::claim_name;
+use wharf_model::wire::{ErrorCode, Problem};
 use wharf_model::workload::EnvVar;
 
-use super::common::{AppPath, authorize, find_app};
-use crate::error::{ApiError, Problem};
+use super::path::AppPath;
+use crate::auth::Verb;
+use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::state::AppState;
+use crate::openapi::{JsonBodyProblems, ObjectProblems};
 
 /// How often a change is retried when the App changed underneath it.
 const CONFLICT_RETRIES: usize = 5;
@@ -52,26 +51,11 @@ fn entries(app: &App) -> Vec<EnvEntry> {
     params(AppPath),
     responses(
         (status = 200, description = "Its variables", body = Vec<EnvEntry>),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn list_env(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<EnvEntry>>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
-    Ok(Json(entries(
-        &find_app(&state, &path.namespace, &path.name).await?,
-    )))
+pub async fn list_env(path: AppPath) -> Result<Json<Vec<EnvEntry>>, ApiError> {
+    Ok(Json(entries(&path.load_for(Verb::Get).await?)))
 }
 
 fn apply_update(app: &mut App, update: &EnvUpdate) {
@@ -98,41 +82,30 @@ fn apply_update(app: &mut App, update: &EnvUpdate) {
     request_body = EnvUpdate,
     responses(
         (status = 200, description = "The variables after the change", body = Vec<EnvEntry>),
-        (status = 400, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
+        JsonBodyProblems,
         (status = 404, description = "No such App or variable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_env(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
+    path: AppPath,
     JsonBody(update): JsonBody<EnvUpdate>,
 ) -> Result<Json<Vec<EnvEntry>>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "update",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
+    path.authorize(Verb::Update).await?;
     if update.set.is_empty() && update.unset.is_empty() {
         return Err(ApiError::bad_request(
-            "empty_update",
+            ErrorCode::EmptyUpdate,
             "name at least one variable in set or unset",
         ));
     }
-    let api = Api::<App>::namespaced(state.client().clone(), &path.namespace);
+    let api = path.api();
     for _ in 0..CONFLICT_RETRIES {
         // Read the current version (not the cache) so the replace below is a
         // compare-and-swap on its resourceVersion.
-        let mut app = api.get_opt(&path.name).await?.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "there is no App {} in namespace {}",
-                path.name, path.namespace
-            ))
-        })?;
+        let mut app = api
+            .get_opt(&path.name)
+            .await?
+            .ok_or_else(|| path.not_found())?;
         if let Some(missing) = update
             .unset
             .iter()
@@ -159,7 +132,7 @@ pub async fn update_env(
         }
         match api.replace(&path.name, &PostParams::default(), &app).await {
             Ok(replaced) => {
-                state.caches().settle_app(&replaced).await;
+                path.state().caches().settle(&replaced).await;
                 return Ok(Json(entries(&replaced)));
             }
             Err(kube::Error::Api(status)) if status.code == 409 => continue,
@@ -167,7 +140,7 @@ pub async fn update_env(
         }
     }
     Err(ApiError::conflict(
-        "busy",
+        ErrorCode::Busy,
         "the App kept changing while the variables were being set; try again",
     ))
 }
@@ -180,24 +153,11 @@ pub async fn update_env(
     params(AppPath),
     responses(
         (status = 200, description = "Its volumes", body = Vec<VolumeEntry>),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn list_volumes(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<VolumeEntry>>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
-    let app = find_app(&state, &path.namespace, &path.name).await?;
+pub async fn list_volumes(path: AppPath) -> Result<Json<Vec<VolumeEntry>>, ApiError> {
+    let app = path.load_for(Verb::Get).await?;
     Ok(Json(
         app.spec
             .volumes

@@ -1,20 +1,21 @@
 //! An App's logs: one pod's or all pods' (each line prefixed with its pod), as a
 //! streamed response that keeps going with `follow`.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use kube::ResourceExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use wharf_model::app::App;
 use wharf_model::app::build::CONTAINER_NAME;
+use wharf_model::wire::Problem;
 
 use super::app_observe::pods_of;
-use super::common::{AppPath, authorize, find_app};
 use super::log_stream::{log_params, stream_logs};
-use crate::error::{ApiError, Problem};
+use super::path::AppPath;
+use crate::auth::{Subresource, Verb};
+use crate::error::ApiError;
 use crate::extract::QueryParams;
-use crate::state::AppState;
+use crate::openapi::ObjectProblems;
 
 /// `?pod=&tail=&since=&follow=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -39,36 +40,22 @@ pub struct LogsQuery {
     params(AppPath, LogsQuery),
     responses(
         (status = 200, description = "Log lines; with several pods each starts with `[pod] `", body = String, content_type = "text/plain"),
-        (status = 400, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
         (status = 404, description = "No such App or pod", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn app_logs(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
+    path: AppPath,
     QueryParams(query): QueryParams<LogsQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        Some("logs"),
-        Some(&path.name),
-    )
-    .await?;
-    find_app(&state, &path.namespace, &path.name).await?;
+    path.load_for(Verb::Get.on(Subresource::Logs)).await?;
     let params = log_params(
         CONTAINER_NAME,
         query.tail,
         query.since.as_deref(),
         query.follow,
     )?;
-    let mut pods: Vec<String> = pods_of(&state, &path.namespace, &path.name)
-        .iter()
-        .map(ResourceExt::name_any)
-        .collect();
+    let mut pods: Vec<String> = pods_of(&path).iter().map(ResourceExt::name_any).collect();
     if let Some(pod) = &query.pod {
         if !pods.contains(pod) {
             return Err(ApiError::not_found(format!(
@@ -78,5 +65,5 @@ pub async fn app_logs(
         }
         pods = vec![pod.clone()];
     }
-    stream_logs(&state, &path.namespace, pods, &params).await
+    stream_logs(path.state(), &path.namespace, pods, &params).await
 }

@@ -2,22 +2,29 @@
 //! from watch caches, except `top`, which asks the metrics API.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::{Api, ResourceExt};
 use wharf_model::api::{AppState as AppStateBody, EventEntry, PodSummary, PodUsage};
 use wharf_model::app::build::APP_LABEL;
 use wharf_model::app::{App, AppStatus};
+use wharf_model::wire::{ErrorCode, Problem};
 
-use super::common::{AppPath, authorize, find_app, pods_labelled};
-use crate::error::{ApiError, Problem};
-use crate::state::AppState;
+use super::common::pods_labelled;
+use super::path::AppPath;
+use crate::auth::{Subresource, Verb};
+use crate::error::ApiError;
+use crate::openapi::ObjectProblems;
 
 /// The App's pods from the cache, by name.
-pub fn pods_of(state: &AppState, namespace: &str, app: &str) -> Vec<Pod> {
-    pods_labelled(state, namespace, APP_LABEL, app)
+pub fn pods_of(path: &AppPath) -> Vec<Pod> {
+    pods_labelled(path.state(), &path.namespace, APP_LABEL, &path.name)
+}
+
+/// The App's pods, summarized.
+fn pod_summaries(path: &AppPath) -> Vec<PodSummary> {
+    pods_of(path).iter().map(summarize).collect()
 }
 
 fn summarize(pod: &Pod) -> PodSummary {
@@ -53,24 +60,11 @@ fn summarize(pod: &Pod) -> PodSummary {
     params(AppPath),
     responses(
         (status = 200, description = "Phase, conditions, replica counts and URLs", body = Object),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn app_status(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<AppStatus>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        Some("status"),
-        Some(&path.name),
-    )
-    .await?;
-    let app = find_app(&state, &path.namespace, &path.name).await?;
+pub async fn app_status(path: AppPath) -> Result<Json<AppStatus>, ApiError> {
+    let app = path.load_for(Verb::Get.on(Subresource::Status)).await?;
     Ok(Json(app.status.unwrap_or_default()))
 }
 
@@ -82,24 +76,11 @@ pub async fn app_status(
     params(AppPath),
     responses(
         (status = 200, description = "Phase, conditions and pods", body = AppStateBody),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn app_state(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<AppStateBody>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        Some("status"),
-        Some(&path.name),
-    )
-    .await?;
-    let app = find_app(&state, &path.namespace, &path.name).await?;
+pub async fn app_state(path: AppPath) -> Result<Json<AppStateBody>, ApiError> {
+    let app = path.load_for(Verb::Get.on(Subresource::Status)).await?;
     let status = app.status.clone().unwrap_or_default();
     Ok(Json(AppStateBody {
         name: app.name_any(),
@@ -108,10 +89,7 @@ pub async fn app_state(
         desired_replicas: status.desired_replicas.unwrap_or(0),
         ready_replicas: status.ready_replicas.unwrap_or(0),
         urls: status.urls,
-        pods: pods_of(&state, &path.namespace, &path.name)
-            .iter()
-            .map(summarize)
-            .collect(),
+        pods: pod_summaries(&path),
     }))
 }
 
@@ -123,30 +101,12 @@ pub async fn app_state(
     params(AppPath),
     responses(
         (status = 200, description = "Its pods", body = Vec<PodSummary>),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn app_pods(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<PodSummary>>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        Some("status"),
-        Some(&path.name),
-    )
-    .await?;
-    find_app(&state, &path.namespace, &path.name).await?;
-    Ok(Json(
-        pods_of(&state, &path.namespace, &path.name)
-            .iter()
-            .map(summarize)
-            .collect(),
-    ))
+pub async fn app_pods(path: AppPath) -> Result<Json<Vec<PodSummary>>, ApiError> {
+    path.load_for(Verb::Get.on(Subresource::Status)).await?;
+    Ok(Json(pod_summaries(&path)))
 }
 
 /// Whether an event concerns the App or one of its children.
@@ -176,29 +136,14 @@ fn concerns(event: &Event, app: &App, pod_names: &[String]) -> bool {
     params(AppPath),
     responses(
         (status = 200, description = "Its events", body = Vec<EventEntry>),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn app_events(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<EventEntry>>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        Some("events"),
-        Some(&path.name),
-    )
-    .await?;
-    let app = find_app(&state, &path.namespace, &path.name).await?;
-    let pod_names: Vec<String> = pods_of(&state, &path.namespace, &path.name)
-        .iter()
-        .map(ResourceExt::name_any)
-        .collect();
-    let mut events: Vec<(Option<String>, EventEntry)> = state
+pub async fn app_events(path: AppPath) -> Result<Json<Vec<EventEntry>>, ApiError> {
+    let app = path.load_for(Verb::Get.on(Subresource::Events)).await?;
+    let pod_names: Vec<String> = pods_of(&path).iter().map(ResourceExt::name_any).collect();
+    let mut events: Vec<(Option<String>, EventEntry)> = path
+        .state()
         .caches()
         .events
         .state()
@@ -246,38 +191,28 @@ pub async fn app_events(
     params(AppPath),
     responses(
         (status = 200, description = "Use per pod", body = Vec<PodUsage>),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
         (status = 501, description = "The cluster has no metrics API", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn app_top(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<PodUsage>>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        Some("status"),
-        Some(&path.name),
-    )
-    .await?;
-    find_app(&state, &path.namespace, &path.name).await?;
+pub async fn app_top(path: AppPath) -> Result<Json<Vec<PodUsage>>, ApiError> {
+    path.load_for(Verb::Get.on(Subresource::Status)).await?;
     let resource = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics"),
         "pods",
     );
-    let api =
-        Api::<DynamicObject>::namespaced_with(state.client().clone(), &path.namespace, &resource);
+    let api = Api::<DynamicObject>::namespaced_with(
+        path.state().client().clone(),
+        &path.namespace,
+        &resource,
+    );
     let list = api
         .list(&ListParams::default().labels(&format!("{APP_LABEL}={}", path.name)))
         .await
         .map_err(|error| match error {
             kube::Error::Api(status) if status.code == 404 || status.code == 503 => ApiError::new(
                 StatusCode::NOT_IMPLEMENTED,
-                "metrics_unavailable",
+                ErrorCode::MetricsUnavailable,
                 "this cluster serves no metrics.k8s.io API; install metrics-server to see resource use",
             ),
             other => other.into(),

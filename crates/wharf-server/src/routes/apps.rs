@@ -1,22 +1,21 @@
 //! Create, list, get, apply and delete Apps.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::{Api, ResourceExt};
+use kube::ResourceExt;
+use kube::api::{Patch, PatchParams, PostParams};
 use wharf_model::api::{AppList, validate_app};
 use wharf_model::app::App;
+use wharf_model::wire::Problem;
 
-use super::common::{
-    AppPath, ListQuery, NamespacePath, WaitQuery, authorize, clean, find_app, list_page,
-    reset_metadata, respond_after_wait,
-};
-use crate::error::{ApiError, Problem};
+use super::common::{ListQuery, list_page, reset_metadata};
+use super::path::{AppPath, NamespacePath};
+use crate::auth::Verb;
+use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
-use crate::openapi::AppDoc;
-use crate::state::AppState;
+use crate::openapi::{AppDoc, CollectionProblems, JsonBodyProblems, ObjectProblems};
+use crate::wait::{WaitQuery, clean, respond_after_wait};
 
 /// The field manager of writes made through the API.
 const API_FIELD_MANAGER: &str = "wharf-api";
@@ -50,41 +49,37 @@ fn prepare(mut app: App, namespace: &str, name_in_path: Option<&str>) -> Result<
     post,
     path = "/v1/namespaces/{namespace}/apps",
     tag = "apps",
-    params(NamespacePath, WaitQuery),
+    params(NamespacePath<App>, WaitQuery<App>),
     request_body = AppDoc,
     responses(
         (status = 201, description = "Created (and Ready, when waited for)", body = AppDoc),
         (status = 202, description = "Created; the wait ran out before it was Ready", body = AppDoc),
-        (status = 400, description = "Invalid App", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        CollectionProblems,
+        JsonBodyProblems,
         (status = 409, description = "An App of that name exists", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_app(
-    State(state): State<AppState>,
-    Path(path): Path<NamespacePath>,
-    QueryParams(wait): QueryParams<WaitQuery>,
-    headers: HeaderMap,
+    path: NamespacePath<App>,
+    QueryParams(wait): QueryParams<WaitQuery<App>>,
     JsonBody(app): JsonBody<App>,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, "create", &path.namespace, None, None).await?;
+    path.authorize(Verb::Create).await?;
     let app = prepare(app, &path.namespace, None)?;
-    let name = app.name_any();
-    let created = Api::<App>::namespaced(state.client().clone(), &path.namespace)
+    let created = path
+        .api()
         .create(&PostParams::default(), &app)
         .await
-        .map_err(|error| match error {
-            kube::Error::Api(status) if status.code == 409 => ApiError::conflict(
-                "already_exists",
+        .map_err(|error| {
+            ApiError::name_taken(error, || {
                 format!(
-                    "App {name} already exists in namespace {}; use PUT to change it",
+                    "App {} already exists in namespace {}; use PUT to change it",
+                    app.name_any(),
                     path.namespace
-                ),
-            ),
-            other => other.into(),
+                )
+            })
         })?;
-    respond_after_wait(&state, created, &wait, StatusCode::CREATED).await
+    respond_after_wait(path.state(), created, &wait, StatusCode::CREATED).await
 }
 
 /// Creates or updates an App to match the body (server-side apply; idempotent).
@@ -92,47 +87,43 @@ pub async fn create_app(
     put,
     path = "/v1/namespaces/{namespace}/apps/{name}",
     tag = "apps",
-    params(AppPath, WaitQuery),
+    params(AppPath, WaitQuery<App>),
     request_body = AppDoc,
     responses(
         (status = 200, description = "Applied (and Ready, when waited for)", body = AppDoc),
         (status = 202, description = "Applied; the wait ran out before it was Ready", body = AppDoc),
-        (status = 400, description = "Invalid App", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
+        JsonBodyProblems,
     )
 )]
 pub async fn apply_app(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    QueryParams(wait): QueryParams<WaitQuery>,
-    headers: HeaderMap,
+    path: AppPath,
+    QueryParams(wait): QueryParams<WaitQuery<App>>,
     JsonBody(app): JsonBody<App>,
 ) -> Result<Response, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "update",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
+    path.authorize(Verb::Update).await?;
     // Server-side apply also creates: that needs the create permission too.
-    if state.caches().app(&path.namespace, &path.name).is_none() {
-        authorize(&state, &headers, "create", &path.namespace, None, None).await?;
+    let state = path.state();
+    if state
+        .caches()
+        .get::<App>(&path.namespace, &path.name)
+        .is_none()
+    {
+        path.authorize(Verb::Create).await?;
     }
     let app = prepare(app, &path.namespace, Some(&path.name))?;
     let mut body = serde_json::to_value(&app).map_err(|e| ApiError::internal(&e))?;
     body["apiVersion"] = "wharf.dev/v1alpha1".into();
     body["kind"] = "App".into();
-    let applied = Api::<App>::namespaced(state.client().clone(), &path.namespace)
+    let applied = path
+        .api()
         .patch(
             &path.name,
             &PatchParams::apply(API_FIELD_MANAGER).force(),
             &Patch::Apply(body),
         )
         .await?;
-    respond_after_wait(&state, applied, &wait, StatusCode::OK).await
+    respond_after_wait(state, applied, &wait, StatusCode::OK).await
 }
 
 /// Lists the Apps of a namespace, by name, from the watch cache.
@@ -140,23 +131,20 @@ pub async fn apply_app(
     get,
     path = "/v1/namespaces/{namespace}/apps",
     tag = "apps",
-    params(NamespacePath, ListQuery),
+    params(NamespacePath<App>, ListQuery),
     responses(
         (status = 200, description = "A page of Apps", body = AppList),
-        (status = 400, description = "Invalid selector or paging", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        CollectionProblems,
     )
 )]
 pub async fn list_apps(
-    State(state): State<AppState>,
-    Path(path): Path<NamespacePath>,
+    path: NamespacePath<App>,
     QueryParams(query): QueryParams<ListQuery>,
-    headers: HeaderMap,
 ) -> Result<Json<AppList>, ApiError> {
-    authorize(&state, &headers, "list", &path.namespace, None, None).await?;
-    let (apps, continue_token) = list_page(state.caches().apps.state(), &path.namespace, &query)?;
+    path.authorize(Verb::List).await?;
+    let (items, continue_token) = list_page(&path, &query)?;
     Ok(Json(AppList {
-        items: apps.into_iter().map(clean).collect(),
+        items,
         continue_token,
     }))
 }
@@ -169,27 +157,11 @@ pub async fn list_apps(
     params(AppPath),
     responses(
         (status = 200, description = "The App", body = AppDoc),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn get_app(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Json<App>, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
-    Ok(Json(clean(
-        find_app(&state, &path.namespace, &path.name).await?,
-    )))
+pub async fn get_app(path: AppPath) -> Result<Json<App>, ApiError> {
+    Ok(Json(clean(path.load_for(Verb::Get).await?)))
 }
 
 /// Deletes an App and, through owner references, everything it owns.
@@ -200,37 +172,11 @@ pub async fn get_app(
     params(AppPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such App", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<App>,
     )
 )]
-pub async fn delete_app(
-    State(state): State<AppState>,
-    Path(path): Path<AppPath>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authorize(
-        &state,
-        &headers,
-        "delete",
-        &path.namespace,
-        None,
-        Some(&path.name),
-    )
-    .await?;
-    Api::<App>::namespaced(state.client().clone(), &path.namespace)
-        .delete(&path.name, &DeleteParams::background())
-        .await
-        .map_err(|error| match error {
-            kube::Error::Api(status) if status.code == 404 => ApiError::not_found(format!(
-                "there is no App {} in namespace {}",
-                path.name, path.namespace
-            )),
-            other => other.into(),
-        })?;
-    state
-        .caches()
-        .settle_app_deleted(&path.namespace, &path.name)
-        .await;
+pub async fn delete_app(path: AppPath) -> Result<Response, ApiError> {
+    path.authorize(Verb::Delete).await?;
+    path.delete().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

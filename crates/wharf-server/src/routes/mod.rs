@@ -7,11 +7,14 @@ mod app_observe;
 mod apps;
 mod common;
 mod log_stream;
+mod path;
+mod result_download;
 mod spaces;
 mod system;
 mod task_actions;
 mod task_logs;
 mod task_results;
+mod task_submit;
 mod tasks;
 
 use axum::extract::DefaultBodyLimit;
@@ -22,8 +25,17 @@ use crate::state::AppState;
 
 pub use task_results::RESULT_UPLOAD_ROUTE;
 
-/// Every route, with the OpenAPI description of each.
+/// Every route, with the OpenAPI description of each, grouped by resource.
 pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(app_routes())
+        .merge(task_routes())
+        .merge(space_routes())
+        .merge(system::router())
+}
+
+/// `/v1/namespaces/{namespace}/apps…`.
+fn app_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(apps::list_apps, apps::create_app))
         .routes(routes!(apps::get_app, apps::apply_app, apps::delete_app))
@@ -39,6 +51,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(app_logs::app_logs))
         .routes(routes!(app_env::list_env, app_env::update_env))
         .routes(routes!(app_env::list_volumes))
+}
+
+/// `/v1/namespaces/{namespace}/tasks…`, results included.
+fn task_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(
             routes!(tasks::list_tasks, tasks::create_task)
                 .layer(DefaultBodyLimit::max(tasks::MAX_SUBMISSION)),
@@ -46,6 +63,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::get_task, tasks::delete_task))
         .routes(routes!(task_actions::cancel_task))
         .routes(routes!(task_logs::task_logs))
+        .merge(task_results::router())
+}
+
+/// `/v1/spaces…` and `/v1/space-names/{name}`.
+fn space_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(spaces::get_space, spaces::delete_space))
         .routes(routes!(spaces::add_member))
@@ -53,6 +76,4 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(spaces::transfer_space))
         .routes(routes!(spaces::space_quota))
         .routes(routes!(spaces::name_availability))
-        .merge(task_results::router())
-        .merge(system::router())
 }

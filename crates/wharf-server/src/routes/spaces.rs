@@ -3,42 +3,47 @@
 //! Space, through the roles the Space controller grants its members.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::PostParams;
 use kube::{Api, ResourceExt};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use wharf_model::api::{MemberRequest, NameAvailability, QuotaUsage, TransferRequest};
 use wharf_model::space::{Member, Space, SpaceRole, SubjectKind};
+use wharf_model::wire::{ErrorCode, Problem};
 
-use crate::auth::{Access, Caller};
-use crate::error::{ApiError, Problem};
-use crate::extract::{JsonBody, QueryParams};
-use crate::openapi::SpaceDoc;
+use super::path::SpacePath;
+use crate::auth::{Access, Caller, Verb, WharfResource};
+use crate::error::ApiError;
+use crate::extract::{JsonBody, PathParams, QueryParams};
+use crate::names::check_label;
+use crate::openapi::{
+    AuthenticatedProblems, CollectionProblems, JsonBodyProblems, ObjectProblems, SpaceDoc,
+};
 use crate::state::AppState;
+use crate::wait::clean;
 
 /// How often a change is retried when the Space changed underneath it.
 const CONFLICT_RETRIES: usize = 5;
 
-/// `/v1/spaces/{name}`.
+/// `{member}` of `/v1/spaces/{name}/members/{member}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
-pub struct SpacePath {
-    /// The Space's name.
-    pub name: String,
-}
-
-/// `/v1/spaces/{name}/members/{member}`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct MemberPath {
-    /// The Space's name.
-    pub name: String,
+pub struct MemberParam {
     /// The member's user or group name.
     pub member: String,
+}
+
+/// `/v1/space-names/{name}`: any text, since saying whether it is a valid name is
+/// the operation's work.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SpaceNameParam {
+    /// The Space's name.
+    pub name: String,
 }
 
 /// `?kind=Group`.
@@ -51,27 +56,14 @@ pub struct KindQuery {
     pub kind: SubjectKind,
 }
 
-fn space_access<'a>(verb: &'static str, name: Option<&'a str>) -> Access<'a> {
+fn list_access() -> Access<'static> {
     Access {
-        verb,
+        verb: Verb::List,
         namespace: "",
-        resource: "spaces",
+        resource: WharfResource::Spaces,
         subresource: None,
-        name,
+        name: None,
     }
-}
-
-async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    verb: &'static str,
-    name: Option<&str>,
-) -> Result<Caller, ApiError> {
-    state.auth().check(headers, &space_access(verb, name)).await
-}
-
-fn not_found(name: &str) -> ApiError {
-    ApiError::not_found(format!("there is no Space {name}"))
 }
 
 fn is_member(space: &Space, caller: &Caller) -> bool {
@@ -81,30 +73,31 @@ fn is_member(space: &Space, caller: &Caller) -> bool {
     })
 }
 
-fn clean(mut space: Space) -> Space {
-    space.metadata.managed_fields = None;
-    space
-}
-
 /// Reads the Space, lets `change` edit it, and writes it back with its
 /// resourceVersion, retrying when someone else changed it in between.
 async fn update_space(
-    state: &AppState,
-    name: &str,
+    path: &SpacePath,
     change: impl Fn(&mut Space) -> Result<(), ApiError>,
-) -> Result<Space, ApiError> {
-    let api = Api::<Space>::all(state.client().clone());
+) -> Result<Json<Space>, ApiError> {
+    path.authorize(Verb::Update).await?;
+    let api = path.api();
     for _ in 0..CONFLICT_RETRIES {
-        let mut space = api.get_opt(name).await?.ok_or_else(|| not_found(name))?;
+        let mut space = api
+            .get_opt(&path.name)
+            .await?
+            .ok_or_else(|| path.not_found())?;
         change(&mut space)?;
-        match api.replace(name, &PostParams::default(), &space).await {
-            Ok(space) => return Ok(space),
+        match api
+            .replace(&path.name, &PostParams::default(), &space)
+            .await
+        {
+            Ok(space) => return Ok(Json(clean(space))),
             Err(kube::Error::Api(status)) if status.code == 409 => continue,
             Err(error) => return Err(error.into()),
         }
     }
     Err(ApiError::conflict(
-        "busy",
+        ErrorCode::Busy,
         "the Space kept changing while it was being updated; try again",
     ))
 }
@@ -119,28 +112,19 @@ fn ensure_an_owner(space: &Space) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::conflict(
-            "last_owner",
+            ErrorCode::LastOwner,
             "a Space needs at least one owner; add or transfer to another owner first",
         ))
     }
 }
 
 fn validate_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
+    check_label(name).map_err(|_| {
+        ApiError::invalid(
             "metadata.name",
             format!("'{name}' is not a Space name: at most 63 lower-case letters, digits and '-'"),
-        ))
-    }
+        )
+    })
 }
 
 /// Creates a Space; the caller becomes its owner.
@@ -151,8 +135,8 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
     request_body = SpaceDoc,
     responses(
         (status = 201, description = "Created", body = SpaceDoc),
-        (status = 400, description = "Invalid Space", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed to create Spaces", body = Problem, content_type = "application/problem+json"),
+        CollectionProblems,
+        JsonBodyProblems,
         (status = 409, description = "The name or namespace is taken", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -161,7 +145,16 @@ pub async fn create_space(
     headers: HeaderMap,
     JsonBody(mut space): JsonBody<Space>,
 ) -> Result<Response, ApiError> {
-    let caller = authorize(&state, &headers, "create", None).await?;
+    let caller = state
+        .auth()
+        .check(
+            &headers,
+            &Access {
+                verb: Verb::Create,
+                ..list_access()
+            },
+        )
+        .await?;
     let name = space
         .metadata
         .name
@@ -190,7 +183,7 @@ pub async fn create_space(
         .is_some()
     {
         return Err(ApiError::conflict(
-            "namespace_taken",
+            ErrorCode::NamespaceTaken,
             format!("namespace {namespace} already exists; choose another spec.namespace"),
         ));
     }
@@ -200,12 +193,7 @@ pub async fn create_space(
     let created = Api::<Space>::all(state.client().clone())
         .create(&PostParams::default(), &space)
         .await
-        .map_err(|error| match error {
-            kube::Error::Api(status) if status.code == 409 => {
-                ApiError::conflict("already_exists", format!("Space {name} already exists"))
-            }
-            other => other.into(),
-        })?;
+        .map_err(|error| ApiError::name_taken(error, || format!("Space {name} already exists")))?;
     Ok((StatusCode::CREATED, Json(clean(created))).into_response())
 }
 
@@ -217,7 +205,7 @@ pub async fn create_space(
     tag = "spaces",
     responses(
         (status = 200, description = "The Spaces", body = Vec<SpaceDoc>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        AuthenticatedProblems,
     )
 )]
 pub async fn list_spaces(
@@ -225,10 +213,7 @@ pub async fn list_spaces(
     headers: HeaderMap,
 ) -> Result<Json<Vec<Space>>, ApiError> {
     let caller = state.auth().authenticate(&headers).await?;
-    let sees_all = state
-        .auth()
-        .allowed(&caller, &space_access("list", None))
-        .await?;
+    let sees_all = state.auth().allowed(&caller, &list_access()).await?;
     let mut spaces: Vec<Space> = state
         .caches()
         .spaces
@@ -241,20 +226,6 @@ pub async fn list_spaces(
     Ok(Json(spaces))
 }
 
-async fn find_space(state: &AppState, name: &str) -> Result<Space, ApiError> {
-    if let Some(space) = state
-        .caches()
-        .spaces
-        .get(&kube::runtime::reflector::ObjectRef::new(name))
-    {
-        return Ok(Space::clone(&space));
-    }
-    Api::<Space>::all(state.client().clone())
-        .get_opt(name)
-        .await?
-        .ok_or_else(|| not_found(name))
-}
-
 /// Reads one Space.
 #[utoipa::path(
     get,
@@ -263,17 +234,11 @@ async fn find_space(state: &AppState, name: &str) -> Result<Space, ApiError> {
     params(SpacePath),
     responses(
         (status = 200, description = "The Space", body = SpaceDoc),
-        (status = 403, description = "Not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such Space", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<Space>,
     )
 )]
-pub async fn get_space(
-    State(state): State<AppState>,
-    Path(path): Path<SpacePath>,
-    headers: HeaderMap,
-) -> Result<Json<Space>, ApiError> {
-    authorize(&state, &headers, "get", Some(&path.name)).await?;
-    Ok(Json(clean(find_space(&state, &path.name).await?)))
+pub async fn get_space(path: SpacePath) -> Result<Json<Space>, ApiError> {
+    Ok(Json(clean(path.load_for(Verb::Get).await?)))
 }
 
 /// Deletes a Space and its namespace with everything in it.
@@ -284,25 +249,14 @@ pub async fn get_space(
     params(SpacePath),
     responses(
         (status = 202, description = "Deleting; the status says what is still draining", body = SpaceDoc),
-        (status = 403, description = "Not an owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such Space", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<Space>,
     )
 )]
-pub async fn delete_space(
-    State(state): State<AppState>,
-    Path(path): Path<SpacePath>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authorize(&state, &headers, "delete", Some(&path.name)).await?;
-    let deleted = Api::<Space>::all(state.client().clone())
-        .delete(&path.name, &DeleteParams::background())
-        .await
-        .map_err(|error| match error {
-            kube::Error::Api(status) if status.code == 404 => not_found(&path.name),
-            other => other.into(),
-        })?;
-    let body = deleted
-        .left()
+pub async fn delete_space(path: SpacePath) -> Result<Response, ApiError> {
+    path.authorize(Verb::Delete).await?;
+    let body = path
+        .delete()
+        .await?
         .map(clean)
         .map(|s| serde_json::to_value(s).unwrap_or_default())
         .unwrap_or_default();
@@ -318,21 +272,19 @@ pub async fn delete_space(
     request_body = MemberRequest,
     responses(
         (status = 200, description = "The Space with the member", body = SpaceDoc),
-        (status = 403, description = "Not an owner", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<Space>,
+        JsonBodyProblems,
         (status = 409, description = "That would leave no owner", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_member(
-    State(state): State<AppState>,
-    Path(path): Path<SpacePath>,
-    headers: HeaderMap,
+    path: SpacePath,
     JsonBody(request): JsonBody<MemberRequest>,
 ) -> Result<Json<Space>, ApiError> {
-    authorize(&state, &headers, "update", Some(&path.name)).await?;
     if request.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "name the user or group to add"));
     }
-    let space = update_space(&state, &path.name, |space| {
+    update_space(&path, |space| {
         let member = Member {
             kind: request.kind,
             name: request.name.clone(),
@@ -349,8 +301,7 @@ pub async fn add_member(
         }
         ensure_an_owner(space)
     })
-    .await?;
-    Ok(Json(clean(space)))
+    .await
 }
 
 /// Removes a member; their access ends within seconds.
@@ -358,36 +309,34 @@ pub async fn add_member(
     delete,
     path = "/v1/spaces/{name}/members/{member}",
     tag = "spaces",
-    params(MemberPath, KindQuery),
+    params(SpacePath, MemberParam, KindQuery),
     responses(
         (status = 200, description = "The Space without the member", body = SpaceDoc),
+        ObjectProblems<Space>,
         (status = 404, description = "No such Space or member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "That would leave no owner", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn remove_member(
-    State(state): State<AppState>,
-    Path(path): Path<MemberPath>,
+    path: SpacePath,
+    PathParams(MemberParam { member }): PathParams<MemberParam>,
     QueryParams(query): QueryParams<KindQuery>,
-    headers: HeaderMap,
 ) -> Result<Json<Space>, ApiError> {
-    authorize(&state, &headers, "update", Some(&path.name)).await?;
-    let space = update_space(&state, &path.name, |space| {
+    update_space(&path, |space| {
         let before = space.spec.members.len();
         space
             .spec
             .members
-            .retain(|m| !(m.kind == query.kind && m.name == path.member));
+            .retain(|m| !(m.kind == query.kind && m.name == member));
         if space.spec.members.len() == before {
             return Err(ApiError::not_found(format!(
-                "{} is not a member of Space {}",
-                path.member, path.name
+                "{member} is not a member of Space {}",
+                path.name
             )));
         }
         ensure_an_owner(space)
     })
-    .await?;
-    Ok(Json(clean(space)))
+    .await
 }
 
 /// Makes someone the owner; the current owners become developers.
@@ -399,20 +348,18 @@ pub async fn remove_member(
     request_body = TransferRequest,
     responses(
         (status = 200, description = "The Space with its new owner", body = SpaceDoc),
-        (status = 403, description = "Not an owner", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<Space>,
+        JsonBodyProblems,
     )
 )]
 pub async fn transfer_space(
-    State(state): State<AppState>,
-    Path(path): Path<SpacePath>,
-    headers: HeaderMap,
+    path: SpacePath,
     JsonBody(request): JsonBody<TransferRequest>,
 ) -> Result<Json<Space>, ApiError> {
-    authorize(&state, &headers, "update", Some(&path.name)).await?;
     if request.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "name the new owner"));
     }
-    let space = update_space(&state, &path.name, |space| {
+    update_space(&path, |space| {
         for member in space
             .spec
             .members
@@ -437,8 +384,7 @@ pub async fn transfer_space(
         }
         Ok(())
     })
-    .await?;
-    Ok(Json(clean(space)))
+    .await
 }
 
 /// The Space's quota and its use.
@@ -449,19 +395,11 @@ pub async fn transfer_space(
     params(SpacePath),
     responses(
         (status = 200, description = "Limits and use", body = QuotaUsage),
-        (status = 404, description = "No such Space", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<Space>,
     )
 )]
-pub async fn space_quota(
-    State(state): State<AppState>,
-    Path(path): Path<SpacePath>,
-    headers: HeaderMap,
-) -> Result<Json<QuotaUsage>, ApiError> {
-    authorize(&state, &headers, "get", Some(&path.name)).await?;
-    let status = find_space(&state, &path.name)
-        .await?
-        .status
-        .unwrap_or_default();
+pub async fn space_quota(path: SpacePath) -> Result<Json<QuotaUsage>, ApiError> {
+    let status = path.load_for(Verb::Get).await?.status.unwrap_or_default();
     Ok(Json(QuotaUsage {
         hard: status.quota_hard,
         used: status.quota_used,
@@ -473,21 +411,27 @@ pub async fn space_quota(
     get,
     path = "/v1/space-names/{name}",
     tag = "spaces",
-    params(SpacePath),
+    params(SpaceNameParam),
     responses(
         (status = 200, description = "Whether the name is free", body = NameAvailability),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        AuthenticatedProblems,
+        (status = 400, description = "The name is not UTF-8 once percent-decoded (`invalid_name`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn name_availability(
     State(state): State<AppState>,
-    Path(path): Path<SpacePath>,
+    PathParams(path): PathParams<SpaceNameParam>,
     headers: HeaderMap,
 ) -> Result<Json<NameAvailability>, ApiError> {
     state.auth().authenticate(&headers).await?;
     let reason = if validate_name(&path.name).is_err() {
         Some("not a valid name: at most 63 lower-case letters, digits and '-'".to_owned())
-    } else if find_space(&state, &path.name).await.is_ok() {
+    } else if state.caches().get::<Space>("", &path.name).is_some()
+        || Api::<Space>::all(state.client().clone())
+            .get_opt(&path.name)
+            .await?
+            .is_some()
+    {
         Some("a Space of that name exists".to_owned())
     } else if Api::<Namespace>::all(state.client().clone())
         .get_opt(&path.name)

@@ -1,20 +1,23 @@
 //! A Task's logs: one attempt's pod (the newest by default), as a streamed response
 //! that keeps going with `follow`.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use wharf_model::task::Task;
 use wharf_model::task::build::{CONTAINER_NAME, TASK_LABEL};
+use wharf_model::wire::{ErrorCode, Problem};
 
 use super::common::pods_labelled;
 use super::log_stream::{log_params, stream_logs};
-use super::tasks::{TaskPath, authorize_task, find_task};
-use crate::error::{ApiError, Problem};
+use super::path::TaskPath;
+use crate::auth::{Subresource, Verb};
+use crate::error::ApiError;
 use crate::extract::QueryParams;
+use crate::openapi::ObjectProblems;
 use crate::state::AppState;
 
 /// `?attempt=&tail=&since=&follow=`.
@@ -48,26 +51,15 @@ fn pods_of(state: &AppState, namespace: &str, task: &str) -> Vec<Pod> {
     params(TaskPath, TaskLogsQuery),
     responses(
         (status = 200, description = "Log lines of the Task's container", body = String, content_type = "text/plain"),
-        (status = 400, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        ObjectProblems<Task>,
         (status = 404, description = "No such Task or attempt, or no pod yet (code `no_pod`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn task_logs(
-    State(state): State<AppState>,
-    Path(path): Path<TaskPath>,
+    path: TaskPath,
     QueryParams(query): QueryParams<TaskLogsQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize_task(
-        &state,
-        &headers,
-        "get",
-        &path.namespace,
-        Some("logs"),
-        Some(&path.name),
-    )
-    .await?;
-    find_task(&state, &path.namespace, &path.name).await?;
+    path.load_for(Verb::Get.on(Subresource::Logs)).await?;
     let params = log_params(
         CONTAINER_NAME,
         query.tail,
@@ -80,11 +72,11 @@ pub async fn task_logs(
             "attempts are counted from 1",
         ));
     }
-    let pods = pods_of(&state, &path.namespace, &path.name);
+    let pods = pods_of(path.state(), &path.namespace, &path.name);
     if pods.is_empty() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "no_pod",
+            ErrorCode::NoPod,
             format!(
                 "Task {} has no pod yet; its logs start when it runs",
                 path.name
@@ -103,5 +95,5 @@ pub async fn task_logs(
             query.attempt.unwrap_or_default()
         ))
     })?;
-    stream_logs(&state, &path.namespace, vec![pod.name_any()], &params).await
+    stream_logs(path.state(), &path.namespace, vec![pod.name_any()], &params).await
 }

@@ -1,6 +1,12 @@
 //! The OpenAPI 3 document, generated from the handlers, with the App schema taken
 //! from the CRD so the API and `kubectl` describe the same object.
 
+mod problems;
+
+pub use problems::{
+    AuthenticatedProblems, CollectionProblems, CollectorProblems, JsonBodyProblems, ObjectProblems,
+};
+
 use std::borrow::Cow;
 
 use utoipa::openapi::schema::Schema;
@@ -10,6 +16,7 @@ use utoipa::{Modify, PartialSchema, ToSchema};
 use wharf_model::app::App;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
+use wharf_model::wire::Problem;
 
 use crate::routes;
 
@@ -78,6 +85,7 @@ impl ToSchema for TaskDoc {
             Authenticate with a Kubernetes bearer token; every operation is authorized by Kubernetes RBAC.",
         license(name = "Apache-2.0")
     ),
+    components(schemas(Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
@@ -126,7 +134,7 @@ pub fn document_json() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     /// The committed document, kept in the repository for client generators.
-    const COMMITTED: &str = include_str!("../openapi.json");
+    const COMMITTED: &str = include_str!("../../openapi.json");
 
     #[test]
     fn the_document_matches_the_committed_snapshot() {
@@ -152,5 +160,47 @@ mod tests {
             assert!(paths.contains_key(path), "{path} is missing");
         }
         assert!(doc["components"]["schemas"]["App"]["properties"]["spec"].is_object());
+    }
+
+    #[test]
+    fn every_operation_declares_the_problems_the_server_answers() {
+        let doc = super::document_json();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let what = format!("{method} {path}");
+                let responses = operation["responses"].as_object().unwrap();
+                // Every operation authenticates.
+                assert!(responses.contains_key("401"), "{what} lacks 401");
+                // A path parameter can be malformed; a JSON body can be invalid.
+                let params = operation["parameters"].as_array();
+                if params.is_some_and(|p| p.iter().any(|p| p["in"] == "path")) {
+                    assert!(responses.contains_key("400"), "{what} lacks 400");
+                }
+                if operation["requestBody"]["content"]
+                    .get("application/json")
+                    .is_some()
+                {
+                    assert!(responses.contains_key("400"), "{what} lacks 400");
+                    assert!(responses.contains_key("415"), "{what} lacks 415");
+                }
+                // An operation on a named object in a namespace may find none.
+                if path.contains("{namespace}") && path.contains("{name}") {
+                    assert!(responses.contains_key("404"), "{what} lacks 404");
+                    assert!(responses.contains_key("403"), "{what} lacks 403");
+                }
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert_eq!(
+                            response["content"]["application/problem+json"]["schema"]["$ref"],
+                            "#/components/schemas/Problem",
+                            "{what} {status}"
+                        );
+                    }
+                }
+                operations += 1;
+            }
+        }
+        assert_eq!(operations, 39);
     }
 }

@@ -1,0 +1,93 @@
+//! What the handler layer knows of each kind it serves: its resource for
+//! authorization, its watch cache, how to address it in the Kubernetes API, and
+//! (for kinds one can wait on) when a wait is over. A new kind implements
+//! [`Kind`] here and gets paths, authorization, loading and waiting from
+//! `routes::path` and `wait`.
+
+use std::fmt::Debug;
+
+use kube::runtime::reflector::Store;
+use kube::{Api, Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wharf_model::app::App;
+use wharf_model::space::Space;
+use wharf_model::task::Task;
+use wharf_model::wire::headers;
+
+use crate::auth::WharfResource;
+use crate::caches::Caches;
+use crate::wait::{Awaited, is_ready_at};
+
+/// A Wharf kind the API serves.
+pub trait Kind:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug + Send + Sync + 'static
+{
+    /// The resource authorized for it.
+    const RESOURCE: WharfResource;
+    /// Whether its objects live in a namespace.
+    const NAMESPACED: bool;
+
+    /// Its watch cache.
+    fn store(caches: &Caches) -> &Store<Self>;
+
+    /// Its objects in `namespace` (all of them, for a cluster-scoped kind).
+    fn api(client: Client, namespace: &str) -> Api<Self>;
+}
+
+impl Kind for App {
+    const RESOURCE: WharfResource = WharfResource::Apps;
+    const NAMESPACED: bool = true;
+
+    fn store(caches: &Caches) -> &Store<Self> {
+        &caches.apps
+    }
+
+    fn api(client: Client, namespace: &str) -> Api<Self> {
+        Api::namespaced(client, namespace)
+    }
+}
+
+impl Kind for Task {
+    const RESOURCE: WharfResource = WharfResource::Tasks;
+    const NAMESPACED: bool = true;
+
+    fn store(caches: &Caches) -> &Store<Self> {
+        &caches.tasks
+    }
+
+    fn api(client: Client, namespace: &str) -> Api<Self> {
+        Api::namespaced(client, namespace)
+    }
+}
+
+impl Kind for Space {
+    const RESOURCE: WharfResource = WharfResource::Spaces;
+    const NAMESPACED: bool = false;
+
+    fn store(caches: &Caches) -> &Store<Self> {
+        &caches.spaces
+    }
+
+    fn api(client: Client, _namespace: &str) -> Api<Self> {
+        Api::all(client)
+    }
+}
+
+impl Awaited for App {
+    const DONE_HEADER: &'static str = headers::READY;
+    const WAIT_DOC: &'static str = "Answer when the App is Ready, or after this long (e.g. `60s`, at most `10m`)\nwith 202 and what is still pending in its status.";
+
+    fn is_done(&self, written_generation: i64) -> bool {
+        is_ready_at(self, written_generation)
+    }
+}
+
+impl Awaited for Task {
+    const DONE_HEADER: &'static str = headers::FINISHED;
+    const WAIT_DOC: &'static str = "Answer when the Task has finished (Succeeded, Failed or Cancelled), or after\nthis long (e.g. `60s`, at most `10m`) with 202 and `wharf-finished: false`.";
+
+    fn is_done(&self, _written_generation: i64) -> bool {
+        self.status.as_ref().is_some_and(|s| s.is_finished())
+    }
+}

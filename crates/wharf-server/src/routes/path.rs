@@ -1,0 +1,326 @@
+//! The request paths of the handler layer, as extractors that do the common work
+//! before a handler runs: the namespace and name are checked against Kubernetes'
+//! naming rules (a malformed one is a 400 `invalid_name`, never a call to
+//! Kubernetes), and the path then authorizes a [`Permission`] for the caller and
+//! loads its object from the watch cache. A handler does only its own work:
+//!
+//! ```ignore
+//! async fn get_app(path: AppPath) -> Result<Json<App>, ApiError> {
+//!     Ok(Json(clean(path.load_for(Verb::Get).await?)))
+//! }
+//! ```
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use kube::Api;
+use kube::api::DeleteParams;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, schema::Type};
+use wharf_model::app::App;
+use wharf_model::space::Space;
+use wharf_model::task::{Task, validate_result_name};
+use wharf_model::wire::ErrorCode;
+
+use crate::auth::{Access, Caller, Permission};
+use crate::error::ApiError;
+use crate::extract::PathParams;
+use crate::kinds::Kind;
+use crate::names::{NameError, check_label, check_subdomain};
+use crate::state::AppState;
+
+/// `/v1/namespaces/{namespace}/apps/{name}`.
+pub type AppPath = ObjectPath<App>;
+/// `/v1/namespaces/{namespace}/tasks/{name}`.
+pub type TaskPath = ObjectPath<Task>;
+/// `/v1/spaces/{name}`.
+pub type SpacePath = ObjectPath<Space>;
+
+/// The path parameters as sent; a cluster-scoped kind's path has no namespace.
+#[derive(Deserialize)]
+struct RawObjectPath {
+    #[serde(default)]
+    namespace: String,
+    name: String,
+}
+
+/// `/v1/namespaces/{namespace}`: the namespace of a collection.
+#[derive(Deserialize)]
+struct RawNamespacePath {
+    namespace: String,
+}
+
+/// 400 `invalid_name` for path parameter `param` that is not a Kubernetes name.
+fn malformed(param: &str, value: &str, why: NameError) -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::InvalidName,
+        format!("the {param} {value:?} in the path is not a Kubernetes name: {why}"),
+    )
+    .at(format!("path.{param}"))
+}
+
+fn checked_namespace(namespace: &str) -> Result<(), ApiError> {
+    check_label(namespace).map_err(|why| malformed("namespace", namespace, why))
+}
+
+/// A path parameter for the OpenAPI document.
+fn path_param(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+/// What a path hands on to the work it authorizes: the caller's request headers
+/// and the server's state.
+struct Context {
+    state: AppState,
+    headers: HeaderMap,
+}
+
+impl Context {
+    fn new(parts: &Parts, state: &AppState) -> Self {
+        Self {
+            state: state.clone(),
+            headers: parts.headers.clone(),
+        }
+    }
+
+    /// Authenticates the caller and authorizes `permission` on kind `K` in
+    /// `namespace`, on the object `name` or on the collection.
+    async fn authorize<K: Kind>(
+        &self,
+        namespace: &str,
+        name: Option<&str>,
+        permission: Permission,
+    ) -> Result<Caller, ApiError> {
+        let access = Access {
+            verb: permission.verb,
+            namespace,
+            resource: K::RESOURCE,
+            subresource: permission.subresource,
+            name,
+        };
+        self.state.auth().check(&self.headers, &access).await
+    }
+}
+
+/// The path of one object of kind `K`, checked; see the module documentation.
+pub struct ObjectPath<K> {
+    /// The namespace; empty for a cluster-scoped kind.
+    pub namespace: String,
+    /// The object's name.
+    pub name: String,
+    context: Context,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: Kind> FromRequestParts<AppState> for ObjectPath<K> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let PathParams(raw) = PathParams::<RawObjectPath>::from_request_parts(parts, state).await?;
+        if K::NAMESPACED {
+            checked_namespace(&raw.namespace)?;
+        }
+        check_subdomain(&raw.name).map_err(|why| malformed("name", &raw.name, why))?;
+        Ok(Self {
+            namespace: raw.namespace,
+            name: raw.name,
+            context: Context::new(parts, state),
+            kind: PhantomData,
+        })
+    }
+}
+
+impl<K: Kind> ObjectPath<K> {
+    /// The server's state.
+    pub fn state(&self) -> &AppState {
+        &self.context.state
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.context.headers
+    }
+
+    /// The kind's objects in this namespace.
+    pub fn api(&self) -> Api<K> {
+        K::api(self.state().client().clone(), &self.namespace)
+    }
+
+    /// Authenticates the caller and authorizes `permission` on this object.
+    pub async fn authorize(&self, permission: impl Into<Permission>) -> Result<Caller, ApiError> {
+        let name = Some(self.name.as_str());
+        (self.context)
+            .authorize::<K>(&self.namespace, name, permission.into())
+            .await
+    }
+
+    /// The object from the watch cache; asks the API server only on a miss, so an
+    /// object created a moment ago is found. 404 when it does not exist.
+    pub async fn load(&self) -> Result<K, ApiError> {
+        if let Some(object) = self.state().caches().get(&self.namespace, &self.name) {
+            return Ok(object);
+        }
+        self.api()
+            .get_opt(&self.name)
+            .await?
+            .ok_or_else(|| self.not_found())
+    }
+
+    /// [`ObjectPath::authorize`], then [`ObjectPath::load`].
+    pub async fn load_for(&self, permission: impl Into<Permission>) -> Result<K, ApiError> {
+        self.authorize(permission).await?;
+        self.load().await
+    }
+
+    /// Deletes the object (its children go through owner references). Returns
+    /// the object while finalizers still hold it; once it is gone, waits (briefly)
+    /// until the cache no longer holds it.
+    pub async fn delete(&self) -> Result<Option<K>, ApiError> {
+        let deleted = self
+            .api()
+            .delete(&self.name, &DeleteParams::background())
+            .await
+            .map_err(|error| match error {
+                kube::Error::Api(status) if status.code == 404 => self.not_found(),
+                other => other.into(),
+            })?;
+        if deleted.is_right() {
+            self.state()
+                .caches()
+                .settle_deleted::<K>(&self.namespace, &self.name)
+                .await;
+        }
+        Ok(deleted.left())
+    }
+
+    /// 404: no such object.
+    pub fn not_found(&self) -> ApiError {
+        let kind = K::kind(&());
+        ApiError::not_found(if K::NAMESPACED {
+            format!(
+                "there is no {kind} {} in namespace {}",
+                self.name, self.namespace
+            )
+        } else {
+            format!("there is no {kind} {}", self.name)
+        })
+    }
+}
+
+impl<K: Kind> IntoParams for ObjectPath<K> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let name = path_param("name", &format!("The {}'s name.", K::kind(&())));
+        if K::NAMESPACED {
+            vec![path_param("namespace", "The namespace."), name]
+        } else {
+            vec![name]
+        }
+    }
+}
+
+/// The path of a namespace's collection of kind `K`
+/// (`/v1/namespaces/{namespace}/apps`), checked.
+pub struct NamespacePath<K> {
+    /// The namespace.
+    pub namespace: String,
+    context: Context,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: Kind> FromRequestParts<AppState> for NamespacePath<K> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let PathParams(raw) =
+            PathParams::<RawNamespacePath>::from_request_parts(parts, state).await?;
+        checked_namespace(&raw.namespace)?;
+        Ok(Self {
+            namespace: raw.namespace,
+            context: Context::new(parts, state),
+            kind: PhantomData,
+        })
+    }
+}
+
+impl<K: Kind> NamespacePath<K> {
+    /// The server's state.
+    pub fn state(&self) -> &AppState {
+        &self.context.state
+    }
+
+    /// The kind's objects in this namespace.
+    pub fn api(&self) -> Api<K> {
+        K::api(self.state().client().clone(), &self.namespace)
+    }
+
+    /// Authenticates the caller and authorizes `permission` on the collection.
+    pub async fn authorize(&self, permission: impl Into<Permission>) -> Result<Caller, ApiError> {
+        (self.context)
+            .authorize::<K>(&self.namespace, None, permission.into())
+            .await
+    }
+}
+
+impl<K: Kind> IntoParams for NamespacePath<K> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![path_param("namespace", "The namespace.")]
+    }
+}
+
+/// `{file}` of `/v1/namespaces/{namespace}/tasks/{name}/results/{file}`.
+#[derive(Deserialize)]
+struct RawFile {
+    file: String,
+}
+
+/// `/v1/namespaces/{namespace}/tasks/{name}/results/{file}`: a Task's path and a
+/// result file's name, checked (a name that leaves the results folder or is not a
+/// plain relative path is a 400 `invalid_result_name`).
+pub struct ResultPath {
+    /// The Task's path.
+    pub task: TaskPath,
+    /// The file's name relative to the results folder, e.g. `out/report.csv`.
+    pub file: String,
+}
+
+impl FromRequestParts<AppState> for ResultPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let task = TaskPath::from_request_parts(parts, state).await?;
+        let PathParams(RawFile { file }) = PathParams::from_request_parts(parts, state).await?;
+        checked_result_name(&file)?;
+        Ok(Self { task, file })
+    }
+}
+
+/// 400 `invalid_result_name` for a name that is not a plain relative path.
+pub fn checked_result_name(name: &str) -> Result<(), ApiError> {
+    validate_result_name(name).map_err(|reason| {
+        ApiError::bad_request(
+            ErrorCode::InvalidResultName,
+            format!("result file name {name:?} is refused: {reason}"),
+        )
+    })
+}
+
+impl IntoParams for ResultPath {
+    fn into_params(in_path: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = TaskPath::into_params(in_path);
+        params.push(path_param(
+            "file",
+            "The file's name relative to the results folder, e.g. `out/report.csv`: its\nsegments separated by `/`, each percent-encoded.",
+        ));
+        params
+    }
+}
