@@ -38,7 +38,7 @@ cat >&2 <<MSG
 [dev] Wharf is starting on http://$listen (operator metrics on 127.0.0.1:9090).
   In another terminal:
     export KUBECONFIG=$KUBECONFIG PATH=$PWD/target/debug:$bin:\$PATH
-    wharf login --server http://$listen --namespace dev --token "\$(kubectl -n dev create token developer)"
+    wharf login --server http://$listen --namespace dev --token-stdin <<<"\$(kubectl -n dev create token developer)"
     wharf apps deploy hello --image nginx:1.27 --port http:80 --host hello.example.com
     wharf tasks run --image busybox:1.37 --wait -- sh -c 'echo hi > /results/hi.txt'
       (kwok only simulates containers: the Task succeeds, but nothing runs, so it
