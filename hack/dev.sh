@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make dev`: builds wharfd, brings up the local cluster (unless KUBECONFIG names
 # one), installs Wharf's CRDs and RBAC, makes a `dev` namespace with a `developer`
-# ServiceAccount, and runs `wharfd all` (operator and API) on 127.0.0.1 in the
-# foreground. Ctrl-C stops Wharf; `make cluster-down` stops the cluster.
+# ServiceAccount that may deploy Apps and Tasks there and create Spaces (the
+# README's walkthrough), and runs `wharfd all` (operator and API) on 127.0.0.1 in
+# the foreground. Ctrl-C stops Wharf; `make cluster-down` stops the cluster.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cp=hack/controlplane
@@ -28,14 +29,21 @@ echo "[dev] installing CRDs and RBAC" >&2
 "$kubectl" -n dev create serviceaccount developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 "$kubectl" -n dev create rolebinding developer --clusterrole=wharf-developer \
   --serviceaccount=dev:developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+# `wharf spaces create`: the shipped role that only allows creating Spaces (the
+# creator becomes the new Space's owner; other Spaces stay out of reach).
+"$kubectl" create clusterrolebinding wharf-dev-space-creator --clusterrole=wharf-space-creator \
+  --serviceaccount=dev:developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 
 cat >&2 <<MSG
 [dev] Wharf is starting on http://$listen (operator metrics on 127.0.0.1:9090).
   In another terminal:
     export KUBECONFIG=$KUBECONFIG PATH=$PWD/target/debug:$bin:\$PATH
-    wharf login --server http://$listen --namespace dev --token "\$(kubectl -n dev create token developer)"
+    wharf login --server http://$listen --namespace dev --token-stdin <<<"\$(kubectl -n dev create token developer)"
     wharf apps deploy hello --image nginx:1.27 --port http:80 --host hello.example.com
     wharf tasks run --image busybox:1.37 --wait -- sh -c 'echo hi > /results/hi.txt'
+      (kwok only simulates containers: the Task succeeds, but nothing runs, so it
+      brings back no hi.txt; on a real cluster it lists hi.txt among its results)
+    wharf spaces create shop --domain shop.example.com --quota-pods 20
     curl -H "Authorization: Bearer \$(kubectl -n dev create token developer)" http://$listen/v1/namespaces/dev/apps
   Stop with Ctrl-C; stop the cluster with: make cluster-down
 MSG

@@ -1,4 +1,16 @@
 //! Durations as written in Wharf resources: `90s`, `15m`, `72h`, `7d`, `1h30m`.
+//!
+//! The syntax is the CRDs' (`^([0-9]{1,6}(s|m|h|d))+$` on `timeout`,
+//! `ttlAfterFinished`, `expiresAfter`), and the CLI, the API and the operator
+//! must accept exactly what the API server accepts. Neither neighbour fits:
+//! - `humantime` (2.4) reads a larger language: `500ms`, `2w`, `1M` (a month),
+//!   `1y`, `3 hours`, spaces between parts. The CLI and the API would take values
+//!   the API server then refuses, and `1M` would be a month where a reader may
+//!   expect minutes.
+//! - Go's `time.ParseDuration` (Kubernetes' `metav1.Duration`) has no days and
+//!   takes fractions and sub-second units (`1.5h`, `300ms`).
+//!
+//! So this is a dozen lines of our own, with the CRD's units and no fractions.
 
 use std::time::Duration;
 

@@ -2,6 +2,15 @@
 //! with an optional `export ` prefix, comments, blank lines, and single- or
 //! double-quoted values. The server turns each file into a ConfigMap; the CLI reads
 //! files with the same parser so it refuses a bad file before sending it.
+//!
+//! Why not the `dotenvy` crate (0.15.7, checked against its source):
+//! - it substitutes `$VAR` and `${VAR}` in values, falling back to the *process*
+//!   environment, so a Task's file could copy the API server's own variables into
+//!   a ConfigMap; here `$` is literal, and this crate does no I/O;
+//! - its error is the text of the line and a character offset, not the line
+//!   number, and our messages must name the file and line (`job.env: line 3: …`);
+//! - it refuses what Kubernetes accepts as a variable name (`-` in keys), refuses
+//!   unquoted values with spaces (`B = two words`) and the escapes `\t` and `\r`.
 
 use std::collections::BTreeMap;
 

@@ -57,6 +57,10 @@ fn is_host(s: &str) -> bool {
 }
 
 /// Whether `s` is a Kubernetes quantity such as `250m`, `1.5`, `512Mi` or `1e3`.
+///
+/// The grammar of `resource.Quantity`, as the API server's `isQuantity` checks it.
+/// Not `kube_quantity`'s parser: it accepts a suffix without a number (`Mi`),
+/// which the API server refuses.
 pub fn is_quantity(s: &str) -> bool {
     let s = s.strip_prefix(['+', '-']).unwrap_or(s);
     let digits_end = s

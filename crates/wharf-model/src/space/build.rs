@@ -18,13 +18,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use kube::Resource;
 use kube::api::ObjectMeta;
 
-use super::{Member, Space, SpaceRole, SubjectKind};
+use super::{
+    DEFAULT_REQUEST_CPU, DEFAULT_REQUEST_MEMORY, Member, Space, SpaceRole, SpaceSpec, SubjectKind,
+};
 
 /// Label on a Space's namespace (and its objects) naming the Space.
 pub const SPACE_LABEL: &str = "wharf.dev/space";
 
 /// Name of the ResourceQuota in a Space's namespace.
 pub const QUOTA_NAME: &str = "wharf-quota";
+
+/// Name of the LimitRange in a Space's namespace.
+pub const LIMITS_NAME: &str = "wharf-limits";
 
 /// The ClusterRole a Space role binds to in the namespace (shipped in
 /// deploy/rbac.yaml).
@@ -53,7 +58,8 @@ pub struct SpaceChildren {
     pub namespace: Namespace,
     /// The quota, when the Space has one.
     pub quota: Option<ResourceQuota>,
-    /// Default container limits, when the Space has them.
+    /// Default container requests and limits, when the Space sets them or its
+    /// quota limits CPU or memory.
     pub limits: Option<LimitRange>,
     /// One RoleBinding per role, listing that role's members (possibly none).
     pub role_bindings: Vec<RoleBinding>,
@@ -111,6 +117,50 @@ fn subject(member: &Member) -> Subject {
     }
 }
 
+/// The defaults of the Space's LimitRange, when it needs one: what
+/// `defaultLimits` sets, plus a default request for each resource the quota limits
+/// and `defaultLimits` leaves alone (see [`DefaultLimits`](super::DefaultLimits)).
+fn container_defaults(spec: &SpaceSpec) -> Option<LimitRangeItem> {
+    let set = spec.default_limits.clone().unwrap_or_default();
+    let quota = spec.quota.clone().unwrap_or_default();
+    let mut default = BTreeMap::new();
+    let mut default_request = BTreeMap::new();
+    for (resource, limited, limit, request, fallback) in [
+        (
+            "cpu",
+            quota.cpu.is_some(),
+            set.cpu,
+            set.request_cpu,
+            DEFAULT_REQUEST_CPU,
+        ),
+        (
+            "memory",
+            quota.memory.is_some(),
+            set.memory,
+            set.request_memory,
+            DEFAULT_REQUEST_MEMORY,
+        ),
+    ] {
+        let request = match (&limit, request) {
+            (None, None) if limited => Some(fallback.to_owned()),
+            (_, request) => request,
+        };
+        if let Some(limit) = limit {
+            default.insert(resource.to_owned(), Quantity(limit));
+        }
+        if let Some(request) = request {
+            default_request.insert(resource.to_owned(), Quantity(request));
+        }
+    }
+    let some = |map: BTreeMap<String, Quantity>| (!map.is_empty()).then_some(map);
+    (!default.is_empty() || !default_request.is_empty()).then(|| LimitRangeItem {
+        type_: "Container".into(),
+        default: some(default),
+        default_request: some(default_request),
+        ..Default::default()
+    })
+}
+
 /// Builds every object of `space`.
 pub fn build(space: &Space) -> Result<SpaceChildren, MissingMetadata> {
     let name = space.metadata.name.clone().ok_or(MissingMetadata("name"))?;
@@ -166,28 +216,9 @@ pub fn build(space: &Space) -> Result<SpaceChildren, MissingMetadata> {
         }
     });
 
-    let limits = spec.default_limits.as_ref().map(|limits| {
-        let quantities = |pairs: [(&str, &Option<String>); 2]| {
-            let map: BTreeMap<String, Quantity> = pairs
-                .into_iter()
-                .filter_map(|(k, v)| Some((k.to_owned(), Quantity(v.clone()?))))
-                .collect();
-            (!map.is_empty()).then_some(map)
-        };
-        LimitRange {
-            metadata: meta.object("wharf-limits", Some(&ns)),
-            spec: Some(LimitRangeSpec {
-                limits: vec![LimitRangeItem {
-                    type_: "Container".into(),
-                    default: quantities([("cpu", &limits.cpu), ("memory", &limits.memory)]),
-                    default_request: quantities([
-                        ("cpu", &limits.request_cpu),
-                        ("memory", &limits.request_memory),
-                    ]),
-                    ..Default::default()
-                }],
-            }),
-        }
+    let limits = container_defaults(spec).map(|item| LimitRange {
+        metadata: meta.object(LIMITS_NAME, Some(&ns)),
+        spec: Some(LimitRangeSpec { limits: vec![item] }),
     });
 
     let members_with = |role: SpaceRole| -> Vec<Subject> {
@@ -291,7 +322,6 @@ pub fn build(space: &Space) -> Result<SpaceChildren, MissingMetadata> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::space::SpaceSpec;
 
     fn space(yaml: &str) -> Space {
         let spec: SpaceSpec = serde_yaml::from_str(yaml).unwrap();
@@ -372,5 +402,90 @@ mod tests {
             children.namespace.metadata.labels.unwrap()["pod-security.kubernetes.io/enforce"],
             "baseline"
         );
+    }
+
+    /// The LimitRange's defaults as `(default, defaultRequest)`, each as
+    /// `resource=quantity` pairs.
+    fn defaults(yaml: &str) -> Option<(Vec<String>, Vec<String>)> {
+        let item = build(&space(yaml)).unwrap().limits?.spec?.limits.remove(0);
+        let pairs = |map: Option<BTreeMap<String, Quantity>>| {
+            map.unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={}", v.0))
+                .collect()
+        };
+        Some((pairs(item.default), pairs(item.default_request)))
+    }
+
+    #[test]
+    fn a_compute_quota_brings_default_requests() {
+        // The Space: an App with only an image must still be admitted.
+        assert_eq!(
+            defaults("{quota: {cpu: '4', memory: 8Gi, pods: 20}}"),
+            Some((vec![], vec!["cpu=100m".into(), "memory=128Mi".into()]))
+        );
+        // Only the resources the quota limits get one.
+        assert_eq!(
+            defaults("{quota: {memory: 8Gi}}"),
+            Some((vec![], vec!["memory=128Mi".into()]))
+        );
+        // A quota on pods, storage or objects needs no defaults.
+        assert_eq!(defaults("{quota: {pods: 20, storage: 10Gi}}"), None);
+        assert_eq!(defaults("{}"), None);
+    }
+
+    #[test]
+    fn default_limits_of_the_space_take_precedence() {
+        // A limit alone: Kubernetes takes the request from it, so none is added.
+        assert_eq!(
+            defaults("{quota: {cpu: 4, memory: 8Gi}, defaultLimits: {memory: 256Mi}}"),
+            Some((vec!["memory=256Mi".into()], vec!["cpu=100m".into()]))
+        );
+        assert_eq!(
+            defaults("{quota: {cpu: 4}, defaultLimits: {requestCpu: 250m, cpu: 1}}"),
+            Some((vec!["cpu=1".into()], vec!["cpu=250m".into()]))
+        );
+        // Without a compute quota, exactly what the Space sets.
+        assert_eq!(
+            defaults("{defaultLimits: {memory: 256Mi}}"),
+            Some((vec!["memory=256Mi".into()], vec![]))
+        );
+    }
+
+    #[test]
+    fn quota_values_are_read_as_strings_or_numbers() {
+        let as_numbers = space("{quota: {cpu: 4, memory: 8Gi, pods: 20, objects: {services: 5}}}");
+        let as_strings =
+            space("{quota: {cpu: '4', memory: '8Gi', pods: '20', objects: {services: '5'}}}");
+        assert_eq!(as_numbers.spec, as_strings.spec);
+        let hard = build(&as_strings)
+            .unwrap()
+            .quota
+            .unwrap()
+            .spec
+            .unwrap()
+            .hard
+            .unwrap();
+        assert_eq!(hard["requests.cpu"].0, "4");
+        assert_eq!(hard["pods"].0, "20");
+        assert_eq!(hard["count/services"].0, "5");
+        let limits: SpaceSpec = serde_yaml::from_str("{defaultLimits: {cpu: 1}}").unwrap();
+        assert_eq!(limits.default_limits.unwrap().cpu.as_deref(), Some("1"));
+
+        for bad in [
+            "{quota: {pods: 1k}}",
+            "{quota: {pods: '2.5'}}",
+            "{quota: {pods: [20]}}",
+            "{quota: {cpu: 0.5}}",
+            "{quota: {objects: {services: ''}}}",
+        ] {
+            let error = serde_yaml::from_str::<SpaceSpec>(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("such as"),
+                "{bad} should be refused with an example: {error}"
+            );
+        }
     }
 }

@@ -159,59 +159,246 @@ impl PodSecurityLevel {
     }
 }
 
-/// Totals the Space's namespace may use. Each field is a quantity (or a count).
+/// Totals the Space's namespace may use, written as a ResourceQuota takes them:
+/// each amount is a Kubernetes quantity and each count a whole number, as a string
+/// (`"8Gi"`, `"20"`) or a number (`4`, `20`). Fractions are written as strings
+/// (`"0.5"` or `500m`): the schema, like Kubernetes' own quantity fields, takes
+/// integers and strings only.
+///
+/// A quota on `cpu` or `memory` makes every container in the Space need a request
+/// for it, so the Space then also gets default requests (see [`DefaultLimits`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Quota {
-    /// Total CPU requests, e.g. `4`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("cpu must be a quantity such as 4 or 2500m"))]
-    #[schemars(length(max = 64))]
+    /// Total CPU requests, e.g. `4` or `2500m`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::quantity"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(QUANTITY_RULE).message("cpu must be a quantity such as 4 or 2500m"))]
     pub cpu: Option<String>,
     /// Total memory requests, e.g. `8Gi`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("memory must be a quantity such as 8Gi"))]
-    #[schemars(length(max = 64))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::quantity"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(QUANTITY_RULE).message("memory must be a quantity such as 8Gi"))]
     pub memory: Option<String>,
     /// Total storage requested by claims, e.g. `100Gi`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("storage must be a quantity such as 100Gi"))]
-    #[schemars(length(max = 64))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::quantity"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(QUANTITY_RULE).message("storage must be a quantity such as 100Gi"))]
     pub storage: Option<String>,
-    /// Most pods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 100000))]
+    /// Most pods, e.g. `20` or `"20"`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::count"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(COUNT_RULE).message("pods must be a whole number from 0 to 100000, such as 20 or \"20\""))]
     pub pods: Option<i64>,
-    /// Most objects by kind, e.g. `{apps.wharf.dev: 20, services: 20, secrets: 50}`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 32))]
+    /// Most objects by kind, e.g. `{apps.wharf.dev: 20, services: "20", secrets: 50}`.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "int_or_string::counts"
+    )]
+    #[schemars(schema_with = "int_or_string::counts_schema")]
     pub objects: BTreeMap<String, i64>,
 }
 
+/// CEL: a non-negative quantity, written as a string or an integer.
+const QUANTITY_RULE: &str =
+    "type(self) == string ? isQuantity(self) && !self.startsWith('-') : self >= 0";
+
+/// CEL: a whole number from 0 to 100000, written as a string of digits or an
+/// integer (what [`int_or_string::count`] reads).
+const COUNT_RULE: &str = "type(self) == string ? self.matches('^[0-9]{1,6}$') && int(self) <= 100000 : self >= 0 && self <= 100000";
+
 /// Requests and limits for containers that set none.
+///
+/// A Space without a compute quota gets exactly what is set here (nothing when
+/// unset). A Space whose quota limits `cpu` or `memory` also needs a request for
+/// that resource on every container, or Kubernetes refuses the pod ("failed quota:
+/// must specify requests.cpu"). So for each resource the quota limits and this
+/// leaves unset (neither request nor limit), containers get the request
+/// [`DEFAULT_REQUEST_CPU`] or [`DEFAULT_REQUEST_MEMORY`]. Where only a limit is
+/// set here, Kubernetes takes the request from it.
+///
+/// No default limit is added by Wharf: a limit would refuse a container that asks
+/// for more than it (the limit defaults, the request does not) and OOM-kill or
+/// throttle one that uses more, neither of which happens without a quota. Set
+/// `cpu` and `memory` here to cap containers that do not cap themselves.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DefaultLimits {
-    /// Default CPU limit, e.g. `500m`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("cpu must be a quantity such as 500m"))]
-    #[schemars(length(max = 64))]
+    /// Default CPU limit, e.g. `500m` or `1`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::quantity"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(QUANTITY_RULE).message("cpu must be a quantity such as 500m"))]
     pub cpu: Option<String>,
     /// Default memory limit, e.g. `512Mi`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("memory must be a quantity such as 512Mi"))]
-    #[schemars(length(max = 64))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::quantity"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(QUANTITY_RULE).message("memory must be a quantity such as 512Mi"))]
     pub memory: Option<String>,
     /// Default CPU request, e.g. `100m`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("requestCpu must be a quantity such as 100m"))]
-    #[schemars(length(max = 64))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::quantity"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(QUANTITY_RULE).message("requestCpu must be a quantity such as 100m"))]
     pub request_cpu: Option<String>,
     /// Default memory request, e.g. `128Mi`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("isQuantity(self)").message("requestMemory must be a quantity such as 128Mi"))]
-    #[schemars(length(max = 64))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "int_or_string::quantity"
+    )]
+    #[schemars(schema_with = "int_or_string::schema")]
+    #[x_kube(validation = Rule::new(QUANTITY_RULE).message("requestMemory must be a quantity such as 128Mi"))]
     pub request_memory: Option<String>,
+}
+
+/// The CPU request a container gets in a Space whose quota limits CPU, when
+/// neither the container nor the Space's `defaultLimits` sets one.
+pub const DEFAULT_REQUEST_CPU: &str = "100m";
+/// The memory request a container gets in a Space whose quota limits memory,
+/// when neither the container nor the Space's `defaultLimits` sets one.
+pub const DEFAULT_REQUEST_MEMORY: &str = "128Mi";
+
+/// Fields that Kubernetes writes as `IntOrString` quantities: the schema says
+/// `x-kubernetes-int-or-string` (as k8s-openapi's `Quantity` does) and reading
+/// takes both forms, so `pods: 20` and `pods: "20"` mean the same. The Rust types
+/// stay `String` (amounts, kept as written) and `i64` (counts).
+mod int_or_string {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use schemars::{Schema, SchemaGenerator, json_schema};
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, Visitor};
+
+    /// The schema of an integer-or-string field.
+    pub fn schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "x-kubernetes-int-or-string": true })
+    }
+
+    /// The schema of a map from names to counts. The values are checked by
+    /// pattern and range rather than by [`super::COUNT_RULE`]: the API server
+    /// prices a CEL rule on an int-or-string value as if the value could fill a
+    /// whole request, and 32 of them exceed its budget for one CRD.
+    pub fn counts_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "maxProperties": 32,
+            "additionalProperties": {
+                "x-kubernetes-int-or-string": true,
+                // Strings: digits only, at most 100000; integers: the range.
+                "pattern": "^(100000|[0-9]{1,5})$",
+                "minimum": 0,
+                "maximum": 100000,
+            },
+        })
+    }
+
+    /// An amount, as a string or an integer; an integer is kept in its decimal form.
+    struct Amount(String);
+
+    impl<'de> Deserialize<'de> for Amount {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct AmountVisitor;
+            impl Visitor<'_> for AmountVisitor {
+                type Value = Amount;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a quantity such as 4, \"2500m\" or \"8Gi\" (fractions as strings)")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Amount, E> {
+                    Ok(Amount(v.to_string()))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Amount, E> {
+                    Ok(Amount(v.to_string()))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Amount, E> {
+                    Ok(Amount(v.to_owned()))
+                }
+            }
+            deserializer.deserialize_any(AmountVisitor)
+        }
+    }
+
+    /// A count, as an integer or a string of decimal digits.
+    struct Count(i64);
+
+    impl<'de> Deserialize<'de> for Count {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct CountVisitor;
+            impl Visitor<'_> for CountVisitor {
+                type Value = Count;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a whole number such as 20 or \"20\"")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                    Ok(Count(v))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                    i64::try_from(v)
+                        .map(Count)
+                        .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
+                    v.bytes()
+                        .all(|b| b.is_ascii_digit())
+                        .then(|| v.parse().ok())
+                        .flatten()
+                        .map(Count)
+                        .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+            deserializer.deserialize_any(CountVisitor)
+        }
+    }
+
+    /// Reads an optional amount.
+    pub fn quantity<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        Ok(Option::<Amount>::deserialize(deserializer)?.map(|a| a.0))
+    }
+
+    /// Reads an optional count.
+    pub fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+        Ok(Option::<Count>::deserialize(deserializer)?.map(|c| c.0))
+    }
+
+    /// Reads counts by name.
+    pub fn counts<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, i64>, D::Error> {
+        Ok(BTreeMap::<String, Count>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect())
+    }
 }
 
 /// What Wharf observed of a Space.

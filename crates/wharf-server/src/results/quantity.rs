@@ -1,5 +1,15 @@
 //! Byte sizes written as Kubernetes quantities (`512Mi`, `1G`, `1.5Gi`), for a
 //! Task's `results.maxSize`.
+//!
+//! Why not the `kube_quantity` crate (0.9.0, checked against its source): it
+//! reads the number through an `f64` (`nom`'s `double`), so large sizes lose
+//! their last digits; it accepts a suffix without a number (`Gi` reads as 0);
+//! its `to_bytes_u64` drops the fraction before scaling (`1.5Gi` becomes 1 GiB,
+//! where the limit must be 1536 MiB) and multiplies without checking for
+//! overflow (`99999999Ei` panics in a debug build). A size limit taken from user
+//! input must be exact, rounded up and never panic, so this is our own: integer
+//! arithmetic in `u128`, and only the suffixes a size can have (no `m`, no
+//! exponent).
 
 /// Why a quantity is not a byte size.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
