@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::task::RefusedResult;
+use crate::task::{RefusedResult, TaskStatus};
+use crate::wire::paths;
 
 /// A Task's result files: what can be downloaded, and what was not collected.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +15,28 @@ pub struct TaskResultList {
     /// Files found in the results folder but not collected, and why.
     #[serde(default)]
     pub refused: Vec<RefusedResult>,
+}
+
+impl TaskResultList {
+    /// The listing of Task `namespace/name` with `status`: each stored file with
+    /// the path that downloads it (the one builder the callback uses too).
+    pub fn from_status(namespace: &str, name: &str, status: &TaskStatus) -> Self {
+        let items = status
+            .results
+            .iter()
+            .flatten()
+            .map(|file| TaskResultEntry {
+                download_path: paths::task_result(namespace, name, &file.name).to_string(),
+                name: file.name.clone(),
+                size: file.size,
+                sha256: file.sha256.clone(),
+            })
+            .collect();
+        Self {
+            items,
+            refused: status.results_refused.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// One stored result file.

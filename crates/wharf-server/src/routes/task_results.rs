@@ -14,9 +14,9 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
-use wharf_model::api::{TaskResultEntry, TaskResultList};
+use wharf_model::api::TaskResultList;
 use wharf_model::task::{DEFAULT_RESULTS_MAX_SIZE, ResultFile, ResultManifest, Task};
-use wharf_model::wire::{ErrorCode, Problem, headers, paths};
+use wharf_model::wire::{ErrorCode, Problem, headers};
 
 use super::path::{ResultPath, TaskPath};
 use super::result_download;
@@ -201,21 +201,11 @@ pub async fn put_manifest(
 pub async fn list_results(path: TaskPath) -> Result<Json<TaskResultList>, ApiError> {
     let task = path.load_for(Verb::Get.on(Subresource::Results)).await?;
     let status = task.status.unwrap_or_default();
-    let items = status
-        .results
-        .unwrap_or_default()
-        .into_iter()
-        .map(|file| TaskResultEntry {
-            download_path: paths::task_result(&path.namespace, &path.name, &file.name).to_string(),
-            name: file.name,
-            size: file.size,
-            sha256: file.sha256,
-        })
-        .collect();
-    Ok(Json(TaskResultList {
-        items,
-        refused: status.results_refused.unwrap_or_default(),
-    }))
+    Ok(Json(TaskResultList::from_status(
+        &path.namespace,
+        &path.name,
+        &status,
+    )))
 }
 
 /// Where the store keeps the Task's files.

@@ -210,6 +210,45 @@ mod tests {
     }
 
     #[test]
+    fn the_callbacks_download_paths_are_the_listings() {
+        let mut task = finished_task();
+        let names = [
+            "out/a b.csv",
+            "deep/er/still/x.bin",
+            "ümlaut/€ 100%.txt",
+            "q?x#y&z=1+2",
+            "~tilde/._-",
+            "(brackets)/[x]/{y}/!@$'*,;:",
+        ];
+        task.status.as_mut().unwrap().results = Some(
+            names
+                .iter()
+                .map(|name| ResultFile {
+                    name: (*name).into(),
+                    size: 1,
+                    sha256: "0".repeat(64),
+                })
+                .collect(),
+        );
+        let callback: Vec<String> = TaskFinished::new(&task, None)
+            .results
+            .into_iter()
+            .map(|r| r.download_path)
+            .collect();
+        let listing: Vec<String> = wharf_model::api::TaskResultList::from_status(
+            "team-a",
+            "train",
+            task.status.as_ref().unwrap(),
+        )
+        .items
+        .into_iter()
+        .map(|r| r.download_path)
+        .collect();
+        assert_eq!(callback, listing);
+        assert_eq!(callback.len(), names.len());
+    }
+
+    #[test]
     fn download_paths_keep_folders_and_encode_every_other_reserved_character() {
         let mut task = finished_task();
         task.status.as_mut().unwrap().results = Some(vec![ResultFile {
