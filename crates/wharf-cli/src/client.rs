@@ -7,9 +7,10 @@ use reqwest::header::HeaderValue;
 use reqwest::multipart::Form;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde_json::Value;
-use wharf_model::api::FINISHED_HEADER;
+use wharf_model::wire::headers;
+use wharf_model::wire::paths::{self, ApiPath};
 
-use crate::error::{CliError, Problem};
+use crate::error::CliError;
 
 /// How long connecting may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,9 +20,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Extra time, beyond a server-side wait, for the answer to arrive.
 const WAIT_MARGIN: Duration = Duration::from_secs(30);
-
-/// The header in which the server says whether a waited-for App became Ready.
-const READY_HEADER: &str = "wharf-ready";
 
 /// A JSON answer of the API.
 #[derive(Clone, Debug)]
@@ -128,35 +126,15 @@ impl Client {
         self.server.as_str().trim_end_matches('/')
     }
 
-    /// The URL of `segments` under the server's base, each segment percent-encoded,
-    /// so a name can never reach another path.
-    pub fn url(&self, segments: &[&str]) -> Url {
+    /// The URL of the API path `path` below the server's base URL (so a server behind
+    /// a path prefix keeps it), each segment percent-encoded, so a name can never
+    /// reach another path.
+    pub fn url(&self, path: &ApiPath) -> Url {
         let mut url = self.server.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(path.segments());
         }
         url
-    }
-
-    /// The URL of `/v1/namespaces/{namespace}/apps/{rest…}`.
-    pub fn apps_url(&self, namespace: &str, rest: &[&str]) -> Url {
-        let mut segments = vec!["v1", "namespaces", namespace, "apps"];
-        segments.extend_from_slice(rest);
-        self.url(&segments)
-    }
-
-    /// The URL of `/v1/namespaces/{namespace}/tasks/{rest…}`.
-    pub fn tasks_url(&self, namespace: &str, rest: &[&str]) -> Url {
-        let mut segments = vec!["v1", "namespaces", namespace, "tasks"];
-        segments.extend_from_slice(rest);
-        self.url(&segments)
-    }
-
-    /// The URL of `/v1/spaces/{rest…}`.
-    pub fn spaces_url(&self, rest: &[&str]) -> Url {
-        let mut segments = vec!["v1", "spaces"];
-        segments.extend_from_slice(rest);
-        self.url(&segments)
     }
 
     fn failed(&self, source: reqwest::Error) -> CliError {
@@ -170,7 +148,7 @@ impl Client {
 
     /// Checks that the server answers `/healthz`, without a token.
     pub async fn health(&self) -> Result<(), CliError> {
-        let url = self.url(&["healthz"]);
+        let url = self.url(&paths::healthz());
         let response = self
             .http
             .get(url)
@@ -228,10 +206,7 @@ impl Client {
         }
         let status = response.status().as_u16();
         let text = response.text().await.map_err(|e| self.failed(e))?;
-        Err(CliError::Api {
-            status,
-            problem: problem_from(&text),
-        })
+        Err(CliError::api(status, &text))
     }
 
     /// Sends a request and reads its JSON answer.
@@ -260,8 +235,8 @@ impl Client {
 
     async fn answer(&self, response: Response) -> Result<Answer, CliError> {
         let status = response.status();
-        let ready = flag(&response, READY_HEADER);
-        let finished = flag(&response, FINISHED_HEADER);
+        let ready = flag(&response, headers::READY);
+        let finished = flag(&response, headers::FINISHED);
         let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null
@@ -282,48 +257,45 @@ impl Client {
     }
 }
 
-/// The problem document in an error answer; a body that is not one (a proxy's HTML
-/// page) becomes its first line as the detail.
-pub fn problem_from(text: &str) -> Problem {
-    if let Ok(problem) = serde_json::from_str::<Problem>(text) {
-        return problem;
-    }
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
-    Problem {
-        detail: first.map(|l| l.chars().take(200).collect()),
-        ..Problem::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use wharf_model::wire::paths::AppResource;
+
     use super::*;
 
     #[test]
     fn urls_are_built_from_encoded_segments() {
         let client = Client::new("http://127.0.0.1:8080/", None).unwrap();
         assert_eq!(
-            client.apps_url("shop", &["web", "scale"]).as_str(),
+            client
+                .url(&paths::app_resource("shop", "web", AppResource::Scale))
+                .as_str(),
             "http://127.0.0.1:8080/v1/namespaces/shop/apps/web/scale"
         );
         assert_eq!(
-            client.apps_url("shop", &["../x"]).as_str(),
+            client.url(&paths::app("shop", "../x")).as_str(),
             "http://127.0.0.1:8080/v1/namespaces/shop/apps/..%2Fx"
         );
         assert_eq!(
             client
-                .spaces_url(&["shop", "members", "system:serviceaccount:ci:x"])
+                .url(&paths::space_member("shop", "system:serviceaccount:ci:x"))
                 .as_str(),
             "http://127.0.0.1:8080/v1/spaces/shop/members/system:serviceaccount:ci:x"
         );
         assert_eq!(
-            client.spaces_url(&["a/b"]).as_str(),
+            client.url(&paths::space(Some("a/b"))).as_str(),
             "http://127.0.0.1:8080/v1/spaces/a%2Fb"
         );
         let prefixed = Client::new("https://example.com/wharf", None).unwrap();
         assert_eq!(
-            prefixed.url(&["healthz"]).as_str(),
+            prefixed.url(&paths::healthz()).as_str(),
             "https://example.com/wharf/healthz"
+        );
+        assert_eq!(
+            prefixed
+                .url(&paths::task_result("ns", "t", "out/a b"))
+                .as_str(),
+            "https://example.com/wharf/v1/namespaces/ns/tasks/t/results/out/a%20b"
         );
         assert_eq!(prefixed.server(), "https://example.com/wharf");
     }
@@ -331,7 +303,7 @@ mod tests {
     #[test]
     fn only_given_parameters_are_added() {
         let client = Client::new("http://x", None).unwrap();
-        let mut url = client.apps_url("ns", &[]);
+        let mut url = client.url(&paths::collection("ns", paths::Collection::Apps));
         add_query(&mut url, &[("labelSelector", None)]);
         assert_eq!(url.as_str(), "http://x/v1/namespaces/ns/apps");
         add_query(
@@ -356,15 +328,5 @@ mod tests {
     fn the_token_is_not_in_debug_output() {
         let client = Client::new("http://x", Some("s3cret".into())).unwrap();
         assert!(!format!("{client:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn problems_are_read_and_other_bodies_summarized() {
-        let problem =
-            problem_from(r#"{"detail":"no","field":"spec.image","code":"invalid_field"}"#);
-        assert_eq!(problem.field.as_deref(), Some("spec.image"));
-        let html = problem_from("\n<html>Bad gateway</html>\n");
-        assert_eq!(html.detail.as_deref(), Some("<html>Bad gateway</html>"));
-        assert!(problem_from("").detail.is_none());
     }
 }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use wharf_model::api::TaskResultEntry;
 use wharf_model::task::validate_result_name;
+use wharf_model::wire::paths::{self, TaskResource};
 
 use crate::client::Client;
 use crate::error::CliError;
@@ -123,9 +124,7 @@ pub async fn download_result(
 ) -> Result<PathBuf, CliError> {
     let path = target_path(dir, &entry.name)?;
     let folder = prepare_folder(dir, &path)?;
-    let mut segments = vec![task, "results"];
-    segments.extend(entry.name.split('/'));
-    let url = client.tasks_url(namespace, &segments);
+    let url = client.url(&paths::task_result(namespace, task, &entry.name));
     let response = client.send(Method::GET, url, None, None, true).await?;
     write_checked(client.server(), response, &folder, &path, |size, sha256| {
         if size != entry.size {
@@ -158,7 +157,11 @@ pub async fn download_archive(
         Some(parent) => parent.to_path_buf(),
         None => PathBuf::from("."),
     };
-    let url = client.tasks_url(namespace, &[task, "results.tar.gz"]);
+    let url = client.url(&paths::task_resource(
+        namespace,
+        task,
+        TaskResource::ResultsArchive,
+    ));
     let response = client.send(Method::GET, url, None, None, true).await?;
     write_checked(client.server(), response, &folder, file, |_, _| Ok(())).await
 }

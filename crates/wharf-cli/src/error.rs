@@ -3,27 +3,9 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use wharf_model::wire::Problem;
 
 use crate::exit::Exit;
-
-/// An RFC 9457 problem document as the Wharf API sends it. Every field is optional so
-/// that a problem from another server (a proxy in between) still reads.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Problem {
-    /// A short summary of the kind of problem.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// What went wrong and what to do about it.
-    #[serde(default)]
-    pub detail: Option<String>,
-    /// A stable machine-readable code, e.g. `invalid_field`.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// The request field at fault, e.g. `spec.ports[0].port`.
-    #[serde(default)]
-    pub field: Option<String>,
-}
 
 /// A failure of a command.
 #[derive(Debug, thiserror::Error)]
@@ -33,8 +15,9 @@ pub enum CliError {
     Api {
         /// The HTTP status code.
         status: u16,
-        /// What the server said.
-        problem: Problem,
+        /// What the server said (boxed: the document is large beside the other
+        /// variants).
+        problem: Box<Problem>,
     },
 
     /// The server could not be reached at all.
@@ -175,6 +158,26 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The error answer of HTTP `status` with body `text`: its problem document, or
+    /// for a body that is not one (a proxy's HTML page) its first line as the detail.
+    /// A JSON object without any problem field (`{}`) is an empty problem, so the
+    /// message falls back to the status.
+    pub fn api(status: u16, text: &str) -> Self {
+        let problem = Problem::parse(text)
+            .or_else(|| serde_json::from_str::<Problem>(text).ok())
+            .unwrap_or_else(|| {
+                let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+                Problem {
+                    detail: first.map(|l| l.chars().take(200).collect()),
+                    ..Problem::default()
+                }
+            });
+        Self::Api {
+            status,
+            problem: Box::new(problem),
+        }
+    }
+
     /// Input refused before anything was sent, without a field.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Invalid {
@@ -244,15 +247,10 @@ fn field_message(field: Option<&str>, message: &str) -> String {
 }
 
 fn api_message(status: u16, problem: &Problem) -> String {
-    let detail = problem
-        .detail
-        .as_deref()
-        .filter(|d| !d.is_empty())
-        .or(problem.title.as_deref())
-        .map_or_else(
-            || format!("the server answered HTTP {status}"),
-            str::to_owned,
-        );
+    let detail = problem.message().map_or_else(
+        || format!("the server answered HTTP {status}"),
+        str::to_owned,
+    );
     let message = field_message(problem.field.as_deref(), &detail);
     if status == 401 && !message.contains("wharf login") {
         format!("{message}; log in with `wharf login` and a valid token")
@@ -266,10 +264,25 @@ mod tests {
     use super::*;
 
     fn api(status: u16, json: &str) -> CliError {
-        CliError::Api {
-            status,
-            problem: serde_json::from_str(json).unwrap(),
-        }
+        CliError::api(status, json)
+    }
+
+    #[test]
+    fn problems_are_read_and_other_bodies_summarized() {
+        let CliError::Api { problem, .. } = api(
+            400,
+            r#"{"detail":"no","field":"spec.image","code":"invalid_field"}"#,
+        ) else {
+            panic!("not an API error");
+        };
+        assert_eq!(problem.field.as_deref(), Some("spec.image"));
+        assert_eq!(
+            problem.error_code(),
+            Some(wharf_model::wire::ErrorCode::InvalidField)
+        );
+        let html = api(502, "\n<html>Bad gateway</html>\n");
+        assert_eq!(html.report(), "<html>Bad gateway</html>");
+        assert_eq!(api(502, "").report(), "the server answered HTTP 502");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use wharf_model::task::{CallbackSecretRef, CallbackSpec, ResultsSpec, Task, Task
 use wharf_model::workload::EnvVar;
 use wharf_model::{API_GROUP, API_VERSION};
 
-use crate::cli::RunArgs;
+use crate::commands::task_run::RunArgs;
 use crate::error::CliError;
 
 /// A dotenv file to send with the Task.
@@ -111,7 +111,8 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::cli::{Cli, Command, TasksCommand};
+    use crate::cli::{Cli, Command};
+    use crate::commands::tasks::TasksCommand;
 
     fn run_args(args: &[&str]) -> RunArgs {
         let cli = Cli::try_parse_from(["wharf", "tasks", "run"].iter().chain(args)).unwrap();

@@ -2,23 +2,22 @@
 //! with real ServiceAccount tokens: login, deploy to Ready, reading, changing, logs,
 //! deleting, Spaces and their members, and the exit code of each kind of failure.
 
-#[path = "../../wharf-server/tests/support/mod.rs"]
-mod support;
 mod wharf_bin;
 
 use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::Api;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::DeleteParams;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use wharf_bin::{CACHE_TIMEOUT, Wharf, until, until_exit};
+use wharf_bin::{CACHE_TIMEOUT, Wharf, until, until_exit, words};
 use wharf_model::space::Space;
-use wharf_testenv::wait::{eventually, wait_deleted, wait_for};
+use wharf_testenv::wait::{eventually, wait_deleted};
 use wharf_testenv::with_temp_ns;
+use wharf_testenv::{api, rbac};
 
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
@@ -29,7 +28,7 @@ fn mode(path: &Path) -> u32 {
 #[tokio::test]
 async fn login_checks_the_token_and_saves_it_privately() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start(&client, &ns).await;
+        let h = api::start(&client, &ns).await;
         let wharf = Wharf::bare();
 
         let run = wharf
@@ -114,8 +113,7 @@ async fn login_checks_the_token_and_saves_it_privately() {
 #[tokio::test]
 async fn apps_are_deployed_inspected_changed_and_deleted() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start(&client, &ns).await;
-        let wharf = Wharf::with_token(&h, &h.granted);
+        let (_h, wharf) = wharf_bin::start(&client, &ns).await;
         let deploy = [
             "apps", "deploy", "web", "--image", "web:1", "--port", "http:8080", "--env",
             "MODE=prod", "--timeout", "60s",
@@ -217,20 +215,11 @@ async fn apps_are_deployed_inspected_changed_and_deleted() {
 #[tokio::test]
 async fn logs_are_printed_and_followed() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start(&client, &ns).await;
-        let wharf = Wharf::with_token(&h, &h.granted);
+        let (h, wharf) = wharf_bin::start(&client, &ns).await;
         wharf
-            .run(&[
-                "apps",
-                "deploy",
-                "talk",
-                "--image",
-                "talk:1",
-                "--replicas",
-                "2",
-                "--timeout",
-                "60s",
-            ])
+            .run(&words(
+                "apps deploy talk --image talk:1 --replicas 2 --timeout 60s",
+            ))
             .await
             .ok();
 
@@ -304,8 +293,7 @@ async fn logs_are_printed_and_followed() {
 #[tokio::test]
 async fn failures_have_their_exit_codes_and_clear_messages() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start(&client, &ns).await;
-        let wharf = Wharf::with_token(&h, &h.granted);
+        let (h, wharf) = wharf_bin::start(&client, &ns).await;
 
         let usage = wharf
             .run(&["apps", "deploy", "web", "--image", "web:1", "--port", "8080"])
@@ -378,27 +366,13 @@ async fn failures_have_their_exit_codes_and_clear_messages() {
 #[tokio::test]
 async fn spaces_are_created_shared_and_deleted() {
     with_temp_ns(|client, ns| async move {
-        support::install_cluster_roles(&client).await;
-        let roles = Api::<ClusterRole>::all(client.clone());
-        // The aggregation controller fills the Space roles from their rule sets.
-        for role in ["wharf-space-viewer", "wharf-space-developer", "wharf-space-owner"] {
-            wait_for(&roles, role, "the aggregated role to have rules", CACHE_TIMEOUT, |r| {
-                r.rules.as_ref().is_some_and(|r| !r.is_empty())
-            })
-            .await
-            .unwrap();
-        }
+        api::install_space_roles(&client).await;
         // Installs the CRDs and starts an operator that reconciles only the Spaces
         // labelled `wharf.dev/test-shard={ns}`.
-        let h = support::start(&client, &ns).await;
+        let h = api::start(&client, &ns).await;
         let bindings = Api::<ClusterRoleBinding>::all(client.clone());
-        let binding: ClusterRoleBinding = serde_json::from_value(json!({
-            "metadata": { "name": ns },
-            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "wharf-space-creator" },
-            "subjects": [{ "kind": "ServiceAccount", "name": "deployer", "namespace": ns }]
-        }))
-        .unwrap();
-        bindings.create(&PostParams::default(), &binding).await.unwrap();
+        let binding =
+            rbac::bind_cluster_role(&client, &ns, "deployer", "wharf-space-creator").await;
 
         let wharf = Wharf::with_token(&h, &h.granted);
         let space = format!("cli-{}", ns.trim_start_matches("wharf-test-"));
@@ -409,53 +383,117 @@ async fn spaces_are_created_shared_and_deleted() {
         // The new binding takes a moment to reach the authorizer.
         let created = until_exit(
             &wharf,
-            &["spaces", "create", &space, "--label", &shard, "--quota-pods", "5", "--domain", "cli.example.com"],
+            &[
+                "spaces",
+                "create",
+                &space,
+                "--label",
+                &shard,
+                "--quota-pods",
+                "5",
+                "--domain",
+                "cli.example.com",
+            ],
             0,
         )
         .await
         .stdout;
         assert!(created.starts_with("NAME "), "{created}");
-        assert!(created.lines().any(|l| l.starts_with(&format!("{space} "))), "{created}");
+        assert!(
+            created.lines().any(|l| l.starts_with(&format!("{space} "))),
+            "{created}"
+        );
 
         // Reading needs the roles the operator grants the owner.
         until_exit(&wharf, &["spaces", "get", &space], 0).await;
         let got = wharf.json(&["spaces", "get", &space]).await;
-        assert_eq!(got["spec"]["members"], json!([{ "kind": "User", "name": me, "role": "owner" }]));
-        assert_eq!(got["metadata"]["labels"]["wharf.dev/test-shard"], ns.as_str());
+        assert_eq!(
+            got["spec"]["members"],
+            json!([{ "kind": "User", "name": me, "role": "owner" }])
+        );
+        assert_eq!(
+            got["metadata"]["labels"]["wharf.dev/test-shard"],
+            ns.as_str()
+        );
         assert_eq!(got["spec"]["baseDomain"], "cli.example.com");
 
-        let list = until(&wharf, &["spaces", "list"], "the Space to be listed", |run| {
-            run.code == 0 && run.stdout.lines().any(|l| l.starts_with(&format!("{space} ")))
-        })
+        let list = until(
+            &wharf,
+            &["spaces", "list"],
+            "the Space to be listed",
+            |run| {
+                run.code == 0
+                    && run
+                        .stdout
+                        .lines()
+                        .any(|l| l.starts_with(&format!("{space} ")))
+            },
+        )
         .await
         .stdout;
         let header: Vec<_> = list.lines().next().unwrap().split_whitespace().collect();
-        assert_eq!(header, ["NAME", "NAMESPACE", "PHASE", "SECURITY", "DOMAIN", "AGE"]);
-        let row = list.lines().find(|l| l.starts_with(&format!("{space} "))).unwrap();
+        assert_eq!(
+            header,
+            ["NAME", "NAMESPACE", "PHASE", "SECURITY", "DOMAIN", "AGE"]
+        );
+        let row = list
+            .lines()
+            .find(|l| l.starts_with(&format!("{space} ")))
+            .unwrap();
         let row: Vec<_> = row.split_whitespace().collect();
         assert_eq!(row[1], space, "{list}");
         assert_eq!(row[3..5], ["restricted", "cli.example.com"], "{list}");
 
         let added = wharf
-            .run(&["spaces", "members", "add", &space, "--user", &viewer, "--role", "viewer"])
+            .run(&[
+                "spaces", "members", "add", &space, "--user", &viewer, "--role", "viewer",
+            ])
             .await
             .ok();
-        assert!(added.lines().any(|l| l.split_whitespace().eq(["User", viewer.as_str(), "viewer"])), "{added}");
+        assert!(
+            added
+                .lines()
+                .any(|l| l.split_whitespace().eq(["User", viewer.as_str(), "viewer"])),
+            "{added}"
+        );
         let members = wharf.run(&["spaces", "members", "list", &space]).await.ok();
-        let rows: Vec<Vec<&str>> = members.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
-        assert_eq!(rows, [["User", me.as_str(), "owner"], ["User", viewer.as_str(), "viewer"]], "{members}");
+        let rows: Vec<Vec<&str>> = members
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ["User", me.as_str(), "owner"],
+                ["User", viewer.as_str(), "viewer"]
+            ],
+            "{members}"
+        );
         let listed = wharf.json(&["spaces", "members", "list", &space]).await;
         assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
 
         // The operator reports the quota it set.
-        let quota = until(&wharf, &["spaces", "quota", &space], "the quota to show", |run| {
-            run.code == 0 && run.stdout.lines().any(|l| l.starts_with("pods ") && l.ends_with(" 5"))
-        })
+        let quota = until(
+            &wharf,
+            &["spaces", "quota", &space],
+            "the quota to show",
+            |run| {
+                run.code == 0
+                    && run
+                        .stdout
+                        .lines()
+                        .any(|l| l.starts_with("pods ") && l.ends_with(" 5"))
+            },
+        )
         .await
         .stdout;
         assert!(quota.starts_with("RESOURCE   USED   HARD\n"), "{quota}");
 
-        let taken = wharf.run(&["spaces", "available", &space]).await.fails_with(5);
+        let taken = wharf
+            .run(&["spaces", "available", &space])
+            .await
+            .fails_with(5);
         assert!(taken.contains("a Space of that name exists"), "{taken}");
         let free = format!("{space}-free");
         let available = wharf.run(&["spaces", "available", &free]).await.ok();
@@ -480,13 +518,18 @@ async fn spaces_are_created_shared_and_deleted() {
         let deleted = wharf.run(&["spaces", "delete", &space]).await.ok();
         assert!(deleted.contains("being deleted"), "{deleted}");
         let namespaces = Api::<Namespace>::all(client.clone());
-        wait_deleted(&namespaces, &space, Duration::from_secs(60)).await.unwrap();
+        wait_deleted(&namespaces, &space, Duration::from_secs(60))
+            .await
+            .unwrap();
         // The operator lifts the Space's finalizer once the namespace is gone; it
         // must do so before the test (and with it the operator) ends.
         let spaces = Api::<Space>::all(client.clone());
         wait_deleted(&spaces, &space, CACHE_TIMEOUT).await.unwrap();
 
-        bindings.delete(&ns, &DeleteParams::default()).await.unwrap();
+        bindings
+            .delete(&binding, &DeleteParams::default())
+            .await
+            .unwrap();
     })
     .await;
 }

@@ -6,8 +6,6 @@
 //! kwok runs a Task's pod for `wharf.dev/sim-run-for` (1s by default) and exits
 //! with `wharf.dev/sim-exit-code`; `--annotation` puts them on the Task's pod.
 
-#[path = "../../wharf-server/tests/support/mod.rs"]
-mod support;
 mod wharf_bin;
 
 use std::path::Path;
@@ -17,8 +15,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use sha2::{Digest, Sha256};
-use wharf_bin::{RUN_TIMEOUT, Wharf, until, until_exit};
+use wharf_bin::{RUN_TIMEOUT, Wharf, until, until_exit, words};
 use wharf_model::task::Task;
+use wharf_testenv::api;
 use wharf_testenv::wait::eventually;
 use wharf_testenv::with_temp_ns;
 
@@ -36,24 +35,11 @@ fn first_row(table: &str) -> Vec<String> {
 #[tokio::test]
 async fn tasks_are_run_followed_cancelled_and_deleted() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start(&client, &ns).await;
-        support::grant_task_api(&client, &ns, "deployer").await;
-        let wharf = Wharf::with_token(&h, &h.granted);
+        let (h, wharf) = wharf_bin::start_with_task_api(&client, &ns).await;
 
         // Run and follow a Task that succeeds; JSON for programs.
         let quick = wharf
-            .json(&[
-                "tasks",
-                "run",
-                "--image",
-                "busybox",
-                "--name",
-                "quick",
-                "--label",
-                "team=data",
-                "--no-results",
-                "--wait",
-            ])
+            .json(&words("tasks run --image busybox --name quick --label team=data --no-results --wait"))
             .await;
         assert_eq!(quick["status"]["phase"], "Succeeded", "{quick}");
         assert_eq!(quick["metadata"]["labels"]["team"], "data");
@@ -78,17 +64,7 @@ async fn tasks_are_run_followed_cancelled_and_deleted() {
 
         // A Task that fails ends the run with exit 9 and its reason.
         let failed = wharf
-            .run(&[
-                "tasks",
-                "run",
-                "--image",
-                "busybox",
-                "--name",
-                "failing",
-                "--annotation",
-                "wharf.dev/sim-exit-code=3",
-                "--wait",
-            ])
+            .run(&words("tasks run --image busybox --name failing --annotation wharf.dev/sim-exit-code=3 --wait"))
             .await;
         assert!(failed.stdout.contains("Failed"), "{failed:?}");
         let message = failed.fails_with(9);
@@ -167,9 +143,7 @@ async fn tasks_are_run_followed_cancelled_and_deleted() {
 #[tokio::test]
 async fn env_files_reach_the_task_through_config_maps() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start(&client, &ns).await;
-        support::grant_task_api(&client, &ns, "deployer").await;
-        let wharf = Wharf::with_token(&h, &h.granted);
+        let (_h, wharf) = wharf_bin::start_with_task_api(&client, &ns).await;
         let dir = tempfile::tempdir().unwrap();
         let prod = dir.path().join("prod.env");
         std::fs::write(
@@ -259,9 +233,7 @@ fn write_results(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[tokio::test]
 async fn run_waits_and_downloads_the_results_byte_for_byte() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start(&client, &ns).await;
-        support::grant_task_api(&client, &ns, "deployer").await;
-        let wharf = Wharf::with_token(&h, &h.granted);
+        let (h, wharf) = wharf_bin::start_with_task_api(&client, &ns).await;
         let work = tempfile::tempdir().unwrap();
         let out = work.path().join("out");
         let results = work.path().join("results");
@@ -306,11 +278,7 @@ async fn run_waits_and_downloads_the_results_byte_for_byte() {
         .await
         .unwrap();
         let token_file = work.path().join("token");
-        std::fs::write(
-            &token_file,
-            support::collector_token(&client, &ns, "e2e").await,
-        )
-        .unwrap();
+        std::fs::write(&token_file, api::collector_token(&client, &ns, "e2e").await).unwrap();
         let mut config = wharf_collector::CollectConfig::new(h.base.clone(), ns.clone(), "e2e");
         config.dir = results.clone();
         config.token_file = token_file;

@@ -26,7 +26,7 @@ use std::time::Duration;
 use wharf_model::task::{DEFAULT_RESULTS_PATH, RefusedResult, ResultFile, ResultManifest};
 
 pub use scan::{FoundFile, OpenError, Scan, ScanError, reason, scan};
-pub use upload::{SHA256_HEADER, UploadError};
+pub use upload::UploadError;
 
 use upload::{FileFailure, Uploader, error_chain};
 

@@ -7,16 +7,13 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Body, StatusCode, Url};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio_util::io::ReaderStream;
 use wharf_model::task::{ResultFile, ResultManifest};
+use wharf_model::wire::paths::{self, ApiPath, TaskResource};
+use wharf_model::wire::{Problem, headers};
 
 use crate::scan::{FoundFile, OpenError};
-
-/// The header that carries the SHA-256 of an uploaded file, so the server can
-/// check what it stored.
-pub const SHA256_HEADER: &str = "x-wharf-sha256";
 
 /// How long to wait for a TCP (and TLS) connection to the API.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -128,14 +125,13 @@ impl Uploader {
         })
     }
 
-    /// The URL of `/v1/namespaces/{ns}/tasks/{task}/{rest…}`, every segment
-    /// percent-encoded so that no name can reach another path.
-    pub(crate) fn task_url<'a>(&self, rest: impl IntoIterator<Item = &'a str>) -> Url {
+    /// The URL of the API path `path` below the server's base URL (so a server
+    /// behind a path prefix keeps it), every segment percent-encoded so that no name
+    /// can reach another path.
+    pub(crate) fn url(&self, path: &ApiPath) -> Url {
         let mut url = self.server.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["v1", "namespaces", &self.namespace, "tasks", &self.task])
-                .extend(rest);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(path.segments());
         }
         url
     }
@@ -152,7 +148,7 @@ impl Uploader {
             size,
             sha256,
         };
-        let url = self.task_url(std::iter::once("results").chain(file.name.split('/')));
+        let url = self.url(&paths::task_result(&self.namespace, &self.task, &file.name));
         let attempt = || async {
             // Each attempt opens the file afresh (and checks it is still the one
             // the walk found): a dropped body may have left a shared offset anywhere.
@@ -166,7 +162,7 @@ impl Uploader {
                 .http
                 .put(url.clone())
                 .bearer_auth(token)
-                .header(SHA256_HEADER, &sent.sha256)
+                .header(headers::SHA256, &sent.sha256)
                 .header(CONTENT_LENGTH, size)
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .body(Body::wrap_stream(ReaderStream::with_capacity(
@@ -196,7 +192,11 @@ impl Uploader {
         manifest: &ResultManifest,
         token: &str,
     ) -> Result<(), UploadError> {
-        let url = self.task_url(["manifest"]);
+        let url = self.url(&paths::task_resource(
+            &self.namespace,
+            &self.task,
+            TaskResource::Manifest,
+        ));
         let attempt = || async {
             let request = self.http.put(url.clone()).bearer_auth(token).json(manifest);
             send(request).await.map(drop)
@@ -259,20 +259,11 @@ async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Fai
     })
 }
 
-/// The part of an RFC 9457 problem document that says what went wrong.
-#[derive(Deserialize)]
-struct Problem {
-    title: Option<String>,
-    detail: Option<String>,
-}
-
 /// What an error answer says: the problem's `detail` or `title`, or for any other
 /// body (a proxy's HTML page) its first line.
 pub(crate) fn problem_detail(text: &str) -> String {
-    if let Ok(problem) = serde_json::from_str::<Problem>(text)
-        && let Some(detail) = problem.detail.or(problem.title)
-    {
-        return detail;
+    if let Some(message) = Problem::parse(text).as_ref().and_then(Problem::message) {
+        return message.to_owned();
     }
     match text.lines().map(str::trim).find(|line| !line.is_empty()) {
         Some(line) => line.chars().take(200).collect(),
@@ -313,14 +304,10 @@ where
 
 /// `error` and its causes on one line, for logs.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 #[cfg(test)]
@@ -340,14 +327,24 @@ mod tests {
     #[test]
     fn urls_encode_every_segment() {
         let up = uploader("http://wharf.example:8080");
-        let url = up.task_url(["results", "out dir", "a%b#?.txt"]);
+        let url = up.url(&paths::task_result(
+            "team-a",
+            "nightly",
+            "out dir/a%b#?.txt",
+        ));
         assert_eq!(
             url.as_str(),
             "http://wharf.example:8080/v1/namespaces/team-a/tasks/nightly/results/out%20dir/a%25b%23%3F.txt"
         );
         let behind_a_prefix = uploader("https://example.com/wharf/");
         assert_eq!(
-            behind_a_prefix.task_url(["manifest"]).as_str(),
+            behind_a_prefix
+                .url(&paths::task_resource(
+                    "team-a",
+                    "nightly",
+                    TaskResource::Manifest
+                ))
+                .as_str(),
             "https://example.com/wharf/v1/namespaces/team-a/tasks/nightly/manifest"
         );
     }

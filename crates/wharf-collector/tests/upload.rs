@@ -15,6 +15,7 @@ use axum::routing::put;
 use sha2::{Digest, Sha256};
 use wharf_collector::{CollectConfig, CollectError, UploadError, collect};
 use wharf_model::task::{ResultFile, ResultManifest};
+use wharf_model::wire::{PROBLEM_CONTENT_TYPE, Problem};
 
 /// One request the stand-in received.
 #[derive(Clone, Debug)]
@@ -96,7 +97,7 @@ async fn put_result(
             _ => StatusCode::CREATED,
         }
     };
-    let sent_sha = header_text(&headers, "x-wharf-sha256");
+    let sent_sha = header_text(&headers, wharf_model::wire::headers::SHA256);
     api.received.lock().unwrap().push(Received::File {
         name: name.clone(),
         raw_path: uri.path().to_owned(),
@@ -108,16 +109,17 @@ async fn put_result(
         status,
     });
     if status != StatusCode::CREATED {
-        let problem = serde_json::json!({
-            "type": "urn:wharf:problem:test",
-            "title": "Told to fail",
-            "status": status.as_u16(),
-            "detail": format!("{name} is not wanted"),
-        });
+        let problem = Problem {
+            type_: Some("urn:wharf:problem:test".into()),
+            title: Some("Told to fail".into()),
+            status: Some(status.as_u16()),
+            detail: Some(format!("{name} is not wanted")),
+            ..Problem::default()
+        };
         return (
             status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            problem.to_string(),
+            [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)],
+            serde_json::to_string(&problem).unwrap(),
         )
             .into_response();
     }

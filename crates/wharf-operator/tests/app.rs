@@ -1,8 +1,6 @@
 //! The App controller against the real test cluster: what a user would check after
 //! creating, changing, pausing and deleting Apps.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -16,6 +14,8 @@ use serde_json::json;
 use wharf_model::app::build::CONFIG_HASH_ANNOTATION;
 use wharf_model::app::{App, AppPhase};
 use wharf_model::conditions::is_true;
+use wharf_testenv::objects::{create_yaml, get};
+use wharf_testenv::operator::{install_wharf_crds, start_operator};
 use wharf_testenv::wait::{wait_deleted, wait_for, wait_for_all};
 use wharf_testenv::with_temp_ns;
 
@@ -26,10 +26,7 @@ fn app_from_yaml(yaml: &str) -> App {
 }
 
 async fn create(client: &Client, ns: &str, yaml: &str) -> App {
-    Api::<App>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &app_from_yaml(yaml))
-        .await
-        .expect("creating the App")
+    create_yaml(client, ns, yaml).await
 }
 
 /// Changes the App's spec with a JSON merge patch, as `kubectl patch --type merge`.
@@ -110,7 +107,7 @@ async fn template_hash(client: &Client, ns: &str, name: &str) -> String {
 #[tokio::test]
 async fn an_app_becomes_ready_with_its_children_and_pods() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         create(
             &client,
             &ns,
@@ -138,33 +135,18 @@ spec:
             pods.iter().filter(|p| running(p)).count() == 2
         })
         .await;
-        let service = Api::<Service>::namespaced(client.clone(), &ns)
-            .get("shop")
-            .await
-            .unwrap();
+        let service = get::<Service>(&client, &ns, "shop").await;
         assert_eq!(service.spec.unwrap().ports.unwrap()[0].port, 8080);
-        let ingress = Api::<Ingress>::namespaced(client.clone(), &ns)
-            .get("shop")
-            .await
-            .unwrap();
+        let ingress = get::<Ingress>(&client, &ns, "shop").await;
         assert_eq!(
             ingress.spec.unwrap().rules.unwrap()[0].host.as_deref(),
             Some("shop.example.com")
         );
-        let env = Api::<ConfigMap>::namespaced(client.clone(), &ns)
-            .get("shop-env")
-            .await
-            .unwrap();
+        let env = get::<ConfigMap>(&client, &ns, "shop-env").await;
         assert_eq!(env.data.unwrap()["MODE"], "production");
-        let secret = Api::<Secret>::namespaced(client.clone(), &ns)
-            .get("shop-env")
-            .await
-            .unwrap();
+        let secret = get::<Secret>(&client, &ns, "shop-env").await;
         assert_eq!(secret.data.unwrap()["SESSION_KEY"].0.len(), 24);
-        let files = Api::<ConfigMap>::namespaced(client.clone(), &ns)
-            .get("shop-files")
-            .await
-            .unwrap();
+        let files = get::<ConfigMap>(&client, &ns, "shop-files").await;
         assert_eq!(
             files.data.unwrap().values().next().map(String::as_str),
             Some("listen 8080\n")
@@ -176,7 +158,7 @@ spec:
 #[tokio::test]
 async fn an_image_update_rolls_out_new_pods() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         create(
             &client,
             &ns,
@@ -205,7 +187,7 @@ async fn an_image_update_rolls_out_new_pods() {
 #[tokio::test]
 async fn env_changes_roll_the_pods_and_other_changes_do_not() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         create(
             &client,
             &ns,
@@ -236,10 +218,7 @@ async fn env_changes_roll_the_pods_and_other_changes_do_not() {
             first,
             "an env change changes the pod template"
         );
-        let env = Api::<ConfigMap>::namespaced(client.clone(), &ns)
-            .get("api-env")
-            .await
-            .unwrap();
+        let env = get::<ConfigMap>(&client, &ns, "api-env").await;
         assert_eq!(env.data.unwrap()["LEVEL"], "debug");
     })
     .await;
@@ -248,7 +227,7 @@ async fn env_changes_roll_the_pods_and_other_changes_do_not() {
 #[tokio::test]
 async fn pausing_scales_to_zero_and_unpausing_restores_the_replicas() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         create(
             &client,
             &ns,
@@ -284,7 +263,7 @@ async fn pausing_scales_to_zero_and_unpausing_restores_the_replicas() {
 #[tokio::test]
 async fn deleting_an_app_removes_its_children() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         create(
             &client,
             &ns,
@@ -306,7 +285,7 @@ async fn deleting_an_app_removes_its_children() {
 #[tokio::test]
 async fn a_generated_secret_stays_the_same_across_reconciles_and_updates() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         create(
             &client,
             &ns,
@@ -339,7 +318,7 @@ async fn a_generated_secret_stays_the_same_across_reconciles_and_updates() {
 #[tokio::test]
 async fn a_missing_secret_is_reported_and_the_app_recovers_when_it_appears() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         create(
             &client,
             &ns,
@@ -372,7 +351,7 @@ async fn a_missing_secret_is_reported_and_the_app_recovers_when_it_appears() {
 #[tokio::test]
 async fn an_expiring_app_says_when_and_is_deleted_then() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         let created = create(
             &client,
             &ns,
@@ -400,7 +379,7 @@ async fn an_expiring_app_says_when_and_is_deleted_then() {
 #[tokio::test]
 async fn the_api_server_rejects_invalid_apps() {
     with_temp_ns(|client, ns| async move {
-        support::install_crds(&client).await;
+        install_wharf_crds(&client).await;
         let apps = Api::<App>::namespaced(client.clone(), &ns);
         let cases = [
             ("{metadata: {name: both}, spec: {image: a, replicas: 2, autoscale: {min: 1, max: 3}}}", "either replicas or autoscale"),

@@ -1,12 +1,11 @@
 //! An App written as plain YAML and applied with `kubectl` behaves like one created
 //! through code: `kubectl wait --for=condition=Ready` returns, and its children exist.
 
-mod support;
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::Api;
+use wharf_testenv::objects::get;
+use wharf_testenv::operator::start_operator;
 use wharf_testenv::{kubeconfig_path, kubectl, with_temp_ns};
 
 const APP_YAML: &str = r#"
@@ -48,7 +47,7 @@ async fn run_kubectl(args: &[&str]) -> String {
 #[tokio::test]
 async fn an_app_applied_with_kubectl_becomes_ready() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         let file = std::env::temp_dir().join(format!("{ns}-hello.yaml"));
         std::fs::write(&file, APP_YAML).unwrap();
         run_kubectl(&["apply", "-n", &ns, "-f", file.to_str().unwrap()]).await;
@@ -69,26 +68,11 @@ async fn an_app_applied_with_kubectl_becomes_ready() {
             "{listed}"
         );
 
-        Api::<Deployment>::namespaced(client.clone(), &ns)
-            .get("hello")
-            .await
-            .unwrap();
-        Api::<Service>::namespaced(client.clone(), &ns)
-            .get("hello")
-            .await
-            .unwrap();
-        Api::<Ingress>::namespaced(client.clone(), &ns)
-            .get("hello")
-            .await
-            .unwrap();
-        Api::<Secret>::namespaced(client.clone(), &ns)
-            .get("hello-env")
-            .await
-            .unwrap();
-        let env = Api::<ConfigMap>::namespaced(client.clone(), &ns)
-            .get("hello-env")
-            .await
-            .unwrap();
+        get::<Deployment>(&client, &ns, "hello").await;
+        get::<Service>(&client, &ns, "hello").await;
+        get::<Ingress>(&client, &ns, "hello").await;
+        get::<Secret>(&client, &ns, "hello-env").await;
+        let env = get::<ConfigMap>(&client, &ns, "hello-env").await;
         assert_eq!(
             env.data.unwrap()["GREETING"],
             format!("hello from hello in {ns}")

@@ -3,8 +3,6 @@
 //! reason, cancellation, the collector's identity, the signed callback and the TTL.
 //! kwok completes Job pods; annotations make one run long or exit with a code.
 
-mod support;
-
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -18,39 +16,47 @@ use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
-use wharf_model::task::{CallbackState, Task, TaskPhase};
+use wharf_model::conditions::is_true;
+use wharf_model::task::{CallbackState, CallbackStatus, Task, TaskPhase, TaskStatus};
 use wharf_operator::task::callback::{
     CallbackPolicy, DEFAULT_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify,
 };
+use wharf_testenv::objects::create_yaml;
+use wharf_testenv::operator::{start_operator, start_operator_with};
 use wharf_testenv::wait::{eventually, wait_deleted, wait_for};
 use wharf_testenv::with_temp_ns;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 
 async fn submit(client: &Client, ns: &str, yaml: &str) -> Task {
-    let task: Task = serde_yaml::from_str(yaml).expect("the test's Task YAML is valid");
-    Api::<Task>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &task)
-        .await
-        .expect("creating the Task")
+    create_yaml(client, ns, yaml).await
+}
+
+/// Waits until `status` holds for Task `name`'s status (`what` says it in words).
+async fn wait_status(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    status: impl Fn(&TaskStatus) -> bool,
+) -> Task {
+    let tasks = Api::<Task>::namespaced(client.clone(), ns);
+    wait_for(&tasks, name, what, TIMEOUT, |t: &Task| {
+        t.status.as_ref().is_some_and(&status)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.report()))
 }
 
 async fn wait_phase(client: &Client, ns: &str, name: &str, phase: TaskPhase) -> Task {
-    wait_for(
-        &Api::<Task>::namespaced(client.clone(), ns),
-        name,
-        &format!("the Task to be {phase}"),
-        TIMEOUT,
-        |task: &Task| task.status.as_ref().and_then(|s| s.phase) == Some(phase),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{}", e.report()))
+    let what = format!("the Task to be {phase}");
+    wait_status(client, ns, name, &what, |s| s.phase == Some(phase)).await
 }
 
 #[tokio::test]
 async fn a_task_runs_as_a_job_and_succeeds_and_its_collector_identity_is_revoked() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         submit(
             &client,
             &ns,
@@ -101,12 +107,7 @@ spec:
         assert_eq!(status.job_name.as_deref(), Some("render"));
         assert!(status.start_time.is_some() && status.completion_time.is_some());
         assert!(status.duration.is_some());
-        let complete = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Complete")
-            .unwrap();
-        assert_eq!(complete.status, "True");
+        assert!(is_true(&status.conditions, "Complete"), "{status:?}");
 
         wait_deleted(&accounts, "wharf-task-render", TIMEOUT)
             .await
@@ -118,7 +119,7 @@ spec:
 #[tokio::test]
 async fn a_failing_task_is_retried_and_reports_its_exit_code() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         submit(
             &client,
             &ns,
@@ -148,7 +149,7 @@ spec:
 #[tokio::test]
 async fn a_task_past_its_timeout_fails_with_deadline_exceeded() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         submit(
             &client,
             &ns,
@@ -174,7 +175,7 @@ spec:
 #[tokio::test]
 async fn a_cancelled_task_stops_its_pods() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         submit(
             &client,
             &ns,
@@ -238,7 +239,7 @@ spec:
 #[tokio::test]
 async fn a_missing_reference_keeps_the_task_pending_until_it_exists() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         submit(
             &client,
             &ns,
@@ -250,17 +251,11 @@ spec:
 "#,
         )
         .await;
-        let task = wait_for(
-            &Api::<Task>::namespaced(client.clone(), &ns),
-            "needs-db",
-            "the Task to report the missing Secret",
-            TIMEOUT,
-            |t: &Task| {
-                t.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("MissingReference")
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
+        let what = "the Task to report the missing Secret";
+        let task = wait_status(&client, &ns, "needs-db", what, |s| {
+            s.reason.as_deref() == Some("MissingReference")
+        })
+        .await;
         let status = task.status.unwrap();
         assert_eq!(status.phase, Some(TaskPhase::Pending));
         assert!(status.message.unwrap().contains("Secret db"));
@@ -282,7 +277,7 @@ spec:
 #[tokio::test]
 async fn ttl_after_finished_deletes_the_task() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         submit(
             &client,
             &ns,
@@ -347,10 +342,25 @@ async fn callback_secret(client: &Client, ns: &str) {
         .unwrap();
 }
 
+/// Waits until Task `name`'s callback is in `state`, and returns its callback status.
+async fn wait_callback(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    state: CallbackState,
+) -> CallbackStatus {
+    let what = format!("the callback to be {state:?}");
+    let task = wait_status(client, ns, name, &what, |s| {
+        s.callback.as_ref().is_some_and(|c| c.state == state)
+    })
+    .await;
+    task.status.and_then(|s| s.callback).unwrap()
+}
+
 #[tokio::test]
 async fn a_finished_task_calls_back_signed_and_retries_after_a_500() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator_with(&client, &ns, |config| {
+        let _operator = start_operator_with(&client, &ns, |config| {
             config.callback_policy = CallbackPolicy {
                 allow: vec!["127.0.0.0/8".parse().unwrap()],
                 ..CallbackPolicy::default()
@@ -367,21 +377,7 @@ async fn a_finished_task_calls_back_signed_and_retries_after_a_500() {
             ),
         )
         .await;
-        let task = wait_for(
-            &Api::<Task>::namespaced(client.clone(), &ns),
-            "notify",
-            "the callback to be delivered",
-            TIMEOUT,
-            |t: &Task| {
-                t.status
-                    .as_ref()
-                    .and_then(|s| s.callback.as_ref())
-                    .is_some_and(|c| c.state == CallbackState::Delivered)
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-        let callback = task.status.unwrap().callback.unwrap();
+        let callback = wait_callback(&client, &ns, "notify", CallbackState::Delivered).await;
         assert_eq!(callback.attempts, 2, "the 500 was retried once");
         assert_eq!(callback.history[0].status_code, Some(500));
         assert_eq!(callback.history[1].status_code, Some(200));
@@ -422,7 +418,7 @@ async fn a_finished_task_calls_back_signed_and_retries_after_a_500() {
 #[tokio::test]
 async fn a_callback_to_loopback_is_refused_unless_allowed() {
     with_temp_ns(|client, ns| async move {
-        let _operator = support::start_operator(&client, &ns).await;
+        let _operator = start_operator(&client, &ns).await;
         let (receiver, url) = Receiver::start(&[]).await;
         submit(
             &client,
@@ -432,21 +428,7 @@ async fn a_callback_to_loopback_is_refused_unless_allowed() {
             ),
         )
         .await;
-        let task = wait_for(
-            &Api::<Task>::namespaced(client.clone(), &ns),
-            "sneaky",
-            "the callback to be given up",
-            TIMEOUT,
-            |t: &Task| {
-                t.status
-                    .as_ref()
-                    .and_then(|s| s.callback.as_ref())
-                    .is_some_and(|c| c.state == CallbackState::Failed)
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-        let callback = task.status.unwrap().callback.unwrap();
+        let callback = wait_callback(&client, &ns, "sneaky", CallbackState::Failed).await;
         assert_eq!(callback.attempts, 1, "a refused address is not retried");
         let error = callback.history[0].error.clone().unwrap();
         assert!(error.contains("loopback"), "{error}");

@@ -4,110 +4,55 @@
 //! member revokes access; an exceeded quota shows on the App; a privileged pod is
 //! refused; deleting the Space removes its namespace.
 
-mod support;
-
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, ResourceQuota};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use kube::Api;
 use kube::api::{DeleteParams, PostParams};
-use kube::{Api, Client};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use wharf_model::app::App;
 use wharf_model::space::Space;
 use wharf_operator::OperatorConfig;
+use wharf_testenv::api::{self, until_allowed};
 use wharf_testenv::wait::{eventually, wait_deleted, wait_for};
 use wharf_testenv::with_temp_ns;
+use wharf_testenv::{operator, rbac};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(200);
 
-async fn install_roles(client: &Client) {
-    support::install_cluster_roles(client).await;
-    let roles = Api::<ClusterRole>::all(client.clone());
-    // The aggregation controller fills the Space roles from their rule sets.
-    for name in [
-        "wharf-space-viewer",
-        "wharf-space-developer",
-        "wharf-space-owner",
-    ] {
-        wait_for(
-            &roles,
-            name,
-            "the aggregated role to have rules",
-            TIMEOUT,
-            |r| r.rules.as_ref().is_some_and(|r| !r.is_empty()),
-        )
-        .await
-        .unwrap();
-    }
-}
-
-async fn bind_creator(client: &Client, ns: &str, account: &str) -> String {
-    let name = format!("{ns}-{account}-creator");
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": { "name": name },
-        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "wharf-space-creator" },
-        "subjects": [{ "kind": "ServiceAccount", "name": account, "namespace": ns }]
-    }))
-    .unwrap();
-    Api::<ClusterRoleBinding>::all(client.clone())
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-    name
-}
-
-/// Retries a request until it does not answer 403 (RBAC changes take a moment).
-async fn until_allowed(
-    what: &str,
-    send: impl Fn() -> reqwest::RequestBuilder,
-) -> reqwest::Response {
-    eventually(what, TIMEOUT, POLL, || async {
-        let response = send().send().await.map_err(|e| e.to_string())?;
-        if response.status() == StatusCode::FORBIDDEN {
-            Err("403".to_owned())
-        } else {
-            Ok(response)
-        }
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn spaces_isolate_tenants_and_enforce_roles_quota_and_security() {
     with_temp_ns(|client, ns| async move {
-        install_roles(&client).await;
+        api::install_space_roles(&client).await;
         let id = ns.trim_start_matches("wharf-test-").to_owned();
         let (space_a, space_b) = (format!("a-{id}"), format!("b-{id}"));
         let user = |name: &str| format!("system:serviceaccount:{ns}:{name}");
 
-        let h = support::start(&client, &ns).await;
+        let h = api::start(&client, &ns).await;
         let tokens = {
             let mut tokens = std::collections::BTreeMap::new();
             for name in ["alice", "bob", "carol", "dave"] {
-                tokens.insert(name, support::service_account_token(&client, &ns, name).await);
+                tokens.insert(name, api::service_account_token(&client, &ns, name).await);
             }
             tokens
         };
-        let creators = [bind_creator(&client, &ns, "alice").await, bind_creator(&client, &ns, "dave").await];
+        let creators = [
+            rbac::bind_cluster_role(&client, &ns, "alice", "wharf-space-creator").await,
+            rbac::bind_cluster_role(&client, &ns, "dave", "wharf-space-creator").await,
+        ];
         // An operator for Space A's namespace and this test's Spaces.
         let _operator = wharf_operator::spawn(
             client.clone(),
             OperatorConfig {
-                concurrency: 4,
-                metrics_addr: "127.0.0.1:0".parse().unwrap(),
                 namespace: Some(space_a.clone()),
-                space_selector: Some(format!("wharf.dev/test-shard={ns}")),
-                ..OperatorConfig::default()
+                ..operator::test_config(&ns)
             },
         );
-        let http = h.http.clone();
-        let base = h.base.clone();
         let as_user = |name: &str, method: reqwest::Method, path: &str| {
-            http.request(method, format!("{base}{path}")).bearer_auth(&tokens[name])
+            h.as_token(&tokens[name]).request(method, &h.url(path))
         };
 
         // Alice creates Space A (and becomes its owner); Dave creates Space B.

@@ -7,29 +7,25 @@
 //! The Task controller is not involved: each test makes its Task and the Task's
 //! collector ServiceAccount itself, as the operator would.
 
-mod support;
-
 use std::io::Read;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::RngCore;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Harness, Results, collector_token};
 use wharf_model::task::Task;
+use wharf_model::wire::headers;
 use wharf_server::S3Config;
 use wharf_server::results::TaskKey;
+use wharf_testenv::api::{self, Harness, Results, collector_token, problem, send};
 use wharf_testenv::moto::{self, MotoServer};
+use wharf_testenv::rbac;
 use wharf_testenv::wait::eventually;
 use wharf_testenv::with_temp_ns;
 
@@ -68,70 +64,29 @@ async fn create_task(client: &Client, ns: &str, name: &str, max_size: Option<&st
         .unwrap()
 }
 
-/// Grants the harness's `deployer` reading Tasks and their results.
+/// Grants the harness's `deployer` reading Tasks and their results, and waits until
+/// the authorizer knows.
 async fn grant_results(client: &Client, ns: &str) {
-    let role: Role = serde_json::from_value(json!({
-        "metadata": { "name": "task-results-reader" },
-        "rules": [{
-            "apiGroups": ["wharf.dev"],
-            "resources": ["tasks", "tasks/results"],
-            "verbs": ["get", "list", "watch"]
-        }]
-    }))
-    .unwrap();
-    Api::<Role>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &role)
-        .await
-        .unwrap();
-    let binding: RoleBinding = serde_json::from_value(json!({
-        "metadata": { "name": "deployer-task-results" },
-        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "task-results-reader" },
-        "subjects": [{ "kind": "ServiceAccount", "name": "deployer", "namespace": ns }]
-    }))
-    .unwrap();
-    Api::<RoleBinding>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-    // The authorizer learns of new RBAC objects a moment later; a test that asked
-    // before then would see a 403 (and the server would cache it for seconds).
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(format!("system:serviceaccount:{ns}:deployer")),
-            resource_attributes: Some(ResourceAttributes {
-                namespace: Some(ns.to_owned()),
-                verb: Some("get".into()),
-                group: Some("wharf.dev".into()),
-                resource: Some("tasks".into()),
-                subresource: Some("results".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    eventually(
-        "the grant to reach the authorizer",
-        Duration::from_secs(30),
-        Duration::from_millis(50),
-        || async {
-            let answer = Api::<SubjectAccessReview>::all(client.clone())
-                .create(&PostParams::default(), &review)
-                .await
-                .map_err(|e| e.to_string())?;
-            if answer.status.is_some_and(|s| s.allowed) {
-                Ok(())
-            } else {
-                Err("not allowed yet".to_owned())
-            }
-        },
+    rbac::grant(
+        client,
+        ns,
+        "deployer",
+        "task-results-reader",
+        &["tasks", "tasks/results"],
+        &["get", "list", "watch"],
     )
-    .await
-    .unwrap();
+    .await;
+    let access = rbac::Access {
+        verb: "get",
+        resource: "tasks",
+        subresource: Some("results"),
+    };
+    let user = rbac::service_account_user(ns, "deployer");
+    rbac::until_authorized(client, ns, &user, access).await;
 }
 
 fn task_url(h: &Harness, task: &str, rest: &str) -> String {
-    format!("{}/v1/namespaces/{}/tasks/{task}{rest}", h.base, h.ns)
+    h.tasks(&format!("/{task}{rest}"))
 }
 
 /// The URL of result `name`, each segment percent-encoded as the collector does.
@@ -156,33 +111,30 @@ async fn upload(
         .step_by(64 * 1024)
         .map(|at| Ok(data.slice(at..(at + 64 * 1024).min(data.len()))))
         .collect();
-    h.http
-        .put(result_url(h, task, name))
-        .bearer_auth(token)
-        .header("x-wharf-sha256", digest)
-        .header("content-length", data.len())
-        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
-        .send()
-        .await
-        .unwrap()
+    let request = h
+        .as_token(token)
+        .request(Method::PUT, &result_url(h, task, name));
+    send(
+        request
+            .header(headers::SHA256, digest)
+            .header("content-length", data.len())
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks))),
+    )
+    .await
 }
 
 async fn put_manifest(h: &Harness, token: &str, task: &str, manifest: Value) -> reqwest::Response {
-    h.http
-        .put(task_url(h, task, "/manifest"))
-        .bearer_auth(token)
-        .json(&manifest)
-        .send()
+    h.as_token(token)
+        .put(&task_url(h, task, "/manifest"), manifest.clone())
         .await
-        .unwrap()
 }
 
-async fn get(h: &Harness, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut request = h.http.get(url).bearer_auth(&h.granted);
+async fn get_with(h: &Harness, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = h.granted().request(Method::GET, url);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.send().await.unwrap()
+    send(request).await
 }
 
 /// The body, hashed as it streams in (a 50 MB body is never collected whole).
@@ -203,16 +155,6 @@ async fn body_sha(response: reqwest::Response) -> (usize, String) {
     (size, digest)
 }
 
-async fn problem(response: reqwest::Response) -> Value {
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json",
-        "{}",
-        response.status()
-    );
-    response.json().await.unwrap()
-}
-
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
     response
         .headers()
@@ -224,7 +166,7 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
 
 /// The whole life of a Task's results, on whichever store the harness has.
 async fn round_trip(client: Client, ns: String, results: Results) {
-    let h = support::start_server(&client, &ns, results).await;
+    let h = api::start_server(&client, &ns, results).await;
     grant_results(&client, &ns).await;
     let task = create_task(&client, &ns, "train", Some("100Mi")).await;
     let token = collector_token(&client, &ns, "train").await;
@@ -302,7 +244,8 @@ async fn round_trip(client: Client, ns: String, results: Results) {
     );
 
     // Listed, with paths that download.
-    let list: Value = get(&h, &task_url(&h, "train", "/results"), &[])
+    let list: Value = h
+        .get(&task_url(&h, "train", "/results"))
         .await
         .json()
         .await
@@ -323,7 +266,7 @@ async fn round_trip(client: Client, ns: String, results: Results) {
     );
 
     // The whole file: the same bytes, with its size, digest and name.
-    let download = get(&h, &format!("{}{path}", h.base), &[]).await;
+    let download = h.get(&format!("{}{path}", h.base)).await;
     assert_eq!(download.status(), StatusCode::OK);
     let etag = format!("\"{}\"", sha(&large));
     assert_eq!(header(&download, "content-length"), LARGE.to_string());
@@ -342,9 +285,9 @@ async fn round_trip(client: Client, ns: String, results: Results) {
         .unwrap()
         .to_owned();
     assert!(long.contains("final%20report%20%231.csv"), "{long}");
-    let small_download = get(&h, &format!("{}{long}", h.base), &[]).await;
+    let small_download = h.get(&format!("{}{long}", h.base)).await;
     assert_eq!(small_download.bytes().await.unwrap(), small);
-    let empty_download = get(&h, &result_url(&h, "train", "empty"), &[]).await;
+    let empty_download = h.get(&result_url(&h, "train", "empty")).await;
     assert_eq!(empty_download.status(), StatusCode::OK);
     assert!(empty_download.bytes().await.unwrap().is_empty());
 
@@ -356,7 +299,7 @@ async fn round_trip(client: Client, ns: String, results: Results) {
         (&format!("bytes={}-", LARGE - 10) as &str, LARGE - 10, LARGE),
         ("bytes=-4096", LARGE - 4096, LARGE),
     ] {
-        let part = get(&h, &url, &[("range", range)]).await;
+        let part = get_with(&h, &url, &[("range", range)]).await;
         assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{range}");
         assert_eq!(
             header(&part, "content-range"),
@@ -369,42 +312,36 @@ async fn round_trip(client: Client, ns: String, results: Results) {
             "{range}"
         );
     }
-    let beyond = get(&h, &url, &[("range", &format!("bytes={LARGE}-") as &str)]).await;
+    let beyond = get_with(&h, &url, &[("range", &format!("bytes={LARGE}-") as &str)]).await;
     assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(header(&beyond, "content-range"), format!("bytes */{LARGE}"));
     // Another ETag in If-Range means "all of it".
-    let stale = get(&h, &url, &[("range", "bytes=0-9"), ("if-range", "\"old\"")]).await;
+    let stale = get_with(&h, &url, &[("range", "bytes=0-9"), ("if-range", "\"old\"")]).await;
     assert_eq!(stale.status(), StatusCode::OK);
     drop(stale);
 
     // A copy one has is not sent again.
-    let unchanged = get(&h, &url, &[("if-none-match", &etag as &str)]).await;
+    let unchanged = get_with(&h, &url, &[("if-none-match", &etag as &str)]).await;
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(header(&unchanged, "etag"), etag);
-    let changed = get(&h, &url, &[("if-none-match", "\"other\"")]).await;
+    let changed = get_with(&h, &url, &[("if-none-match", "\"other\"")]).await;
     assert_eq!(changed.status(), StatusCode::OK);
     drop(changed);
 
     // HEAD: the headers, no body.
-    let head = h
-        .http
-        .head(&url)
-        .bearer_auth(&h.granted)
-        .send()
-        .await
-        .unwrap();
+    let head = send(h.granted().request(Method::HEAD, &url)).await;
     assert_eq!(head.status(), StatusCode::OK);
     assert_eq!(header(&head, "content-length"), LARGE.to_string());
     assert_eq!(header(&head, "etag"), etag);
     assert!(head.bytes().await.unwrap().is_empty());
 
     // Not listed, not served.
-    let unlisted = get(&h, &result_url(&h, "train", "other.bin"), &[]).await;
+    let unlisted = h.get(&result_url(&h, "train", "other.bin")).await;
     assert_eq!(unlisted.status(), StatusCode::NOT_FOUND);
     assert_eq!(problem(unlisted).await["code"], "result_not_found");
 
     // Everything as one archive.
-    let archive = get(&h, &task_url(&h, "train", "/results.tar.gz"), &[]).await;
+    let archive = h.get(&task_url(&h, "train", "/results.tar.gz")).await;
     assert_eq!(archive.status(), StatusCode::OK);
     assert_eq!(header(&archive, "content-type"), "application/gzip");
     assert!(header(&archive, "content-disposition").contains("filename=\"train-results.tar.gz\""));
@@ -456,7 +393,7 @@ async fn a_large_file_round_trips_through_s3() {
 #[tokio::test]
 async fn uploads_are_stored_only_when_exact() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start_server(&client, &ns, Results::TempDir).await;
+        let h = api::start_server(&client, &ns, Results::TempDir).await;
         let task = create_task(&client, &ns, "etl", Some("1Ki")).await;
         let key = TaskKey::new(&ns, "etl", &task.uid().unwrap());
         let token = collector_token(&client, &ns, "etl").await;
@@ -466,15 +403,13 @@ async fn uploads_are_stored_only_when_exact() {
         // that no URL normalisation removes the `..` before the server sees it.
         for raw in ["..%2Fx", "%2Fabs", "a/%2E%2E%2F%2E%2E/x"] {
             let url = task_url(&h, "etl", &format!("/results/{raw}"));
-            let response = h
-                .http
-                .put(&url)
-                .bearer_auth(&token)
-                .header("x-wharf-sha256", sha(&data))
-                .body(data.clone())
-                .send()
-                .await
-                .unwrap();
+            let request = h.as_token(&token).request(Method::PUT, &url);
+            let response = send(
+                request
+                    .header(headers::SHA256, sha(&data))
+                    .body(data.clone()),
+            )
+            .await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{raw}");
             let problem = problem(response).await;
             assert_eq!(problem["code"], "invalid_result_name", "{raw}");
@@ -488,14 +423,10 @@ async fn uploads_are_stored_only_when_exact() {
         assert!(h.results.stored_tasks().await.unwrap().is_empty());
 
         // The digest header is required and must be a SHA-256.
-        let missing = h
-            .http
-            .put(result_url(&h, "etl", "out.csv"))
-            .bearer_auth(&token)
-            .body(data.clone())
-            .send()
-            .await
-            .unwrap();
+        let request = h
+            .as_token(&token)
+            .request(Method::PUT, &result_url(&h, "etl", "out.csv"));
+        let missing = send(request.body(data.clone())).await;
         assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
         assert_eq!(problem(missing).await["code"], "missing_digest");
         let upper = sha(&data).to_uppercase();
@@ -507,20 +438,16 @@ async fn uploads_are_stored_only_when_exact() {
         let too_large = upload(&h, &token, "etl", "big.bin", &big, &sha(&big)).await;
         assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(problem(too_large).await["code"], "result_too_large");
-        let unannounced = h
-            .http
-            .put(result_url(&h, "etl", "big.bin"))
-            .bearer_auth(&token)
-            .header("x-wharf-sha256", sha(&big))
-            .body(reqwest::Body::wrap_stream(futures::stream::iter([Ok::<
-                _,
-                std::io::Error,
-            >(
-                big.clone(),
-            )])))
-            .send()
-            .await
-            .unwrap();
+        let request = h
+            .as_token(&token)
+            .request(Method::PUT, &result_url(&h, "etl", "big.bin"));
+        let stream = futures::stream::iter([Ok::<_, std::io::Error>(big.clone())]);
+        let unannounced = send(
+            request
+                .header(headers::SHA256, sha(&big))
+                .body(reqwest::Body::wrap_stream(stream)),
+        )
+        .await;
         assert_eq!(unannounced.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(h.results.stored_tasks().await.unwrap().is_empty());
 
@@ -573,7 +500,7 @@ async fn uploads_are_stored_only_when_exact() {
 #[tokio::test]
 async fn only_the_tasks_own_collector_may_upload() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start_server(&client, &ns, Results::TempDir).await;
+        let h = api::start_server(&client, &ns, Results::TempDir).await;
         create_task(&client, &ns, "mine", Some("1Mi")).await;
         create_task(&client, &ns, "theirs", Some("1Mi")).await;
         let theirs = collector_token(&client, &ns, "theirs").await;
@@ -611,12 +538,9 @@ async fn only_the_tasks_own_collector_may_upload() {
 
         // The collector token opens nothing else.
         let listing = h
-            .http
-            .get(task_url(&h, "theirs", "/results"))
-            .bearer_auth(&theirs)
-            .send()
-            .await
-            .unwrap();
+            .as_token(&theirs)
+            .get(&task_url(&h, "theirs", "/results"))
+            .await;
         assert_eq!(listing.status(), StatusCode::UNAUTHORIZED);
 
         // Its own collector may.
@@ -630,7 +554,7 @@ async fn only_the_tasks_own_collector_may_upload() {
 #[tokio::test]
 async fn downloads_need_permission_to_read_results() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start_server(&client, &ns, Results::TempDir).await;
+        let h = api::start_server(&client, &ns, Results::TempDir).await;
         grant_results(&client, &ns).await;
         create_task(&client, &ns, "job", Some("1Mi")).await;
         let token = collector_token(&client, &ns, "job").await;
@@ -646,23 +570,17 @@ async fn downloads_need_permission_to_read_results() {
         assert_eq!(recorded.status(), StatusCode::OK);
 
         for rest in ["/results", "/results/out.txt", "/results.tar.gz"] {
-            let denied = h
-                .http
-                .get(task_url(&h, "job", rest))
-                .bearer_auth(&h.denied)
-                .send()
-                .await
-                .unwrap();
+            let denied = h.as_token(&h.denied).get(&task_url(&h, "job", rest)).await;
             assert_eq!(denied.status(), StatusCode::FORBIDDEN, "{rest}");
             let detail = problem(denied).await["detail"].as_str().unwrap().to_owned();
             assert!(detail.contains("get tasks.wharf.dev/results"), "{detail}");
-            let allowed = get(&h, &task_url(&h, "job", rest), &[]).await;
+            let allowed = h.get(&task_url(&h, "job", rest)).await;
             assert_eq!(allowed.status(), StatusCode::OK, "{rest}");
         }
-        let read = get(&h, &result_url(&h, "job", "out.txt"), &[]).await;
+        let read = h.get(&result_url(&h, "job", "out.txt")).await;
         assert_eq!(read.bytes().await.unwrap(), data);
         // An invalid name is refused before anything is looked up.
-        let invalid = get(&h, &task_url(&h, "job", "/results/..%2Fx"), &[]).await;
+        let invalid = h.get(&task_url(&h, "job", "/results/..%2Fx")).await;
         assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
     })
     .await;
@@ -671,7 +589,7 @@ async fn downloads_need_permission_to_read_results() {
 #[tokio::test]
 async fn results_of_a_deleted_task_are_swept() {
     with_temp_ns(|client, ns| async move {
-        let h = support::start_server(&client, &ns, Results::TempDir).await;
+        let h = api::start_server(&client, &ns, Results::TempDir).await;
         let mut keys = Vec::new();
         for name in ["gone", "kept"] {
             let task = create_task(&client, &ns, name, Some("1Mi")).await;

@@ -5,16 +5,14 @@
 //! kwok runs a Task's pod for `wharf.dev/sim-run-for` (1s by default) and exits
 //! with `wharf.dev/sim-exit-code`; a Task's annotations reach its pod.
 
-mod support;
-
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::Harness;
+use wharf_testenv::api::{self, problem, send};
 use wharf_testenv::wait::eventually;
 use wharf_testenv::with_temp_ns;
 
@@ -31,44 +29,6 @@ fn task(name: &str, annotations: Value) -> Value {
 /// Keeps the Task's pod Running for ten minutes.
 fn running() -> Value {
     json!({ "wharf.dev/sim-run-for": "600s" })
-}
-
-async fn problem(response: reqwest::Response) -> Value {
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    response.json().await.unwrap()
-}
-
-async fn post(h: &Harness, url: &str, body: Value) -> reqwest::Response {
-    h.http
-        .post(url)
-        .bearer_auth(&h.granted)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn post_form(h: &Harness, url: &str, form: Form) -> reqwest::Response {
-    h.http
-        .post(url)
-        .bearer_auth(&h.granted)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn get(h: &Harness, url: &str) -> reqwest::Response {
-    h.http
-        .get(url)
-        .bearer_auth(&h.granted)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// A form with the Task and dotenv files `(file name, content)`.
@@ -88,32 +48,18 @@ fn form(task: &Value, env_files: &[(&str, &str)]) -> Form {
     form
 }
 
-/// Starts the harness and grants the `deployer` token the Task API.
-async fn start(client: &kube::Client, ns: &str) -> Harness {
-    let h = support::start(client, ns).await;
-    support::grant_task_api(client, ns, "deployer").await;
-    h
-}
-
 #[tokio::test]
 async fn tokens_are_authenticated_and_task_operations_authorized() {
     with_temp_ns(|client, ns| async move {
-        let h = start(&client, &ns).await;
-        let url = support::tasks_url(&h, "");
+        let h = api::start_with_task_api(&client, &ns).await;
+        let url = h.tasks("");
         let body = task("job", json!({}));
 
-        let missing = h.http.post(&url).json(&body).send().await.unwrap();
+        let missing = h.anonymous().post(&url, body.clone()).await;
         assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(problem(missing).await["code"], "missing_token");
 
-        let stranger = h
-            .http
-            .post(&url)
-            .bearer_auth(&h.denied)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let stranger = h.as_token(&h.denied).post(&url, body.clone()).await;
         assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
         let detail = problem(stranger).await["detail"]
             .as_str()
@@ -125,32 +71,26 @@ async fn tokens_are_authenticated_and_task_operations_authorized() {
         );
         // A form is authorized before it is read: nothing is created for a stranger.
         let stranger_form = h
-            .http
-            .post(&url)
-            .bearer_auth(&h.denied)
-            .multipart(form(&body, &[("a.env", "A=1")]))
-            .send()
-            .await
-            .unwrap();
+            .as_token(&h.denied)
+            .post_form(&url, form(&body, &[("a.env", "A=1")]))
+            .await;
         assert_eq!(stranger_form.status(), StatusCode::FORBIDDEN);
         let config_maps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
         assert!(config_maps.get_opt("job-env-1").await.unwrap().is_none());
 
-        assert_eq!(post(&h, &url, body).await.status(), StatusCode::CREATED);
+        assert_eq!(h.post(&url, body).await.status(), StatusCode::CREATED);
         for (method, path) in [
-            (reqwest::Method::GET, "/job"),
-            (reqwest::Method::GET, ""),
-            (reqwest::Method::GET, "/job/logs"),
-            (reqwest::Method::POST, "/job/cancel"),
-            (reqwest::Method::DELETE, "/job"),
+            (Method::GET, "/job"),
+            (Method::GET, ""),
+            (Method::GET, "/job/logs"),
+            (Method::POST, "/job/cancel"),
+            (Method::DELETE, "/job"),
         ] {
-            let response = h
-                .http
-                .request(method.clone(), support::tasks_url(&h, path))
-                .bearer_auth(&h.denied)
-                .send()
-                .await
-                .unwrap();
+            let response = send(
+                h.as_token(&h.denied)
+                    .request(method.clone(), &h.tasks(path)),
+            )
+            .await;
             assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
         }
     })
@@ -160,27 +100,27 @@ async fn tokens_are_authenticated_and_task_operations_authorized() {
 #[tokio::test]
 async fn tasks_are_created_listed_read_and_deleted() {
     with_temp_ns(|client, ns| async move {
-        let h = start(&client, &ns).await;
-        let url = support::tasks_url(&h, "");
-        let created = post(&h, &url, task("alpha", running())).await;
+        let h = api::start_with_task_api(&client, &ns).await;
+        let url = h.tasks("");
+        let created = h.post(&url, task("alpha", running())).await;
         assert_eq!(created.status(), StatusCode::CREATED);
         let created: Value = created.json().await.unwrap();
         assert_eq!(created["metadata"]["namespace"], ns.as_str());
         assert_eq!(created["spec"]["image"], "python:3.13");
         assert!(created["metadata"]["managedFields"].is_null());
 
-        let again = post(&h, &url, task("alpha", json!({}))).await;
+        let again = h.post(&url, task("alpha", json!({}))).await;
         assert_eq!(again.status(), StatusCode::CONFLICT);
         assert_eq!(problem(again).await["code"], "already_exists");
 
         // Without a name, Wharf picks one from generateName (default `task-`).
         let unnamed = json!({ "metadata": {}, "spec": { "image": "busybox" } });
-        let generated: Value = post(&h, &url, unnamed).await.json().await.unwrap();
+        let generated: Value = h.post(&url, unnamed).await.json().await.unwrap();
         let generated = generated["metadata"]["name"].as_str().unwrap().to_owned();
         assert!(generated.starts_with("task-"), "{generated}");
         let prefixed =
             json!({ "metadata": { "generateName": "nightly-" }, "spec": { "image": "busybox" } });
-        let prefixed: Value = post(&h, &url, prefixed).await.json().await.unwrap();
+        let prefixed: Value = h.post(&url, prefixed).await.json().await.unwrap();
         assert!(
             prefixed["metadata"]["name"]
                 .as_str()
@@ -188,7 +128,7 @@ async fn tasks_are_created_listed_read_and_deleted() {
                 .starts_with("nightly-")
         );
 
-        let list: Value = get(&h, &url).await.json().await.unwrap();
+        let list: Value = h.get_json(&url).await;
         let names: Vec<_> = list["items"]
             .as_array()
             .unwrap()
@@ -200,45 +140,25 @@ async fn tasks_are_created_listed_read_and_deleted() {
             names.windows(2).all(|w| w[0] < w[1]),
             "ordered by name: {names:?}"
         );
-        let selected: Value = get(&h, &format!("{url}?labelSelector=team%3Ddata"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let selected: Value = h
+            .get_json(&format!("{url}?labelSelector=team%3Ddata"))
+            .await;
         assert_eq!(selected["items"].as_array().unwrap().len(), 1);
         assert_eq!(selected["items"][0]["metadata"]["name"], "alpha");
-        let page: Value = get(&h, &format!("{url}?limit=2"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = h.get_json(&format!("{url}?limit=2")).await;
         assert_eq!(page["items"].as_array().unwrap().len(), 2);
         let token = page["continue"].as_str().unwrap();
-        let rest: Value = get(&h, &format!("{url}?limit=2&continue={token}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let rest: Value = h.get_json(&format!("{url}?limit=2&continue={token}")).await;
         assert_eq!(rest["items"].as_array().unwrap().len(), 1);
         assert!(rest["continue"].is_null());
 
-        let alpha: Value = get(&h, &support::tasks_url(&h, "/alpha"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let alpha: Value = h.get_json(&h.tasks("/alpha")).await;
         assert_eq!(alpha["metadata"]["labels"]["team"], "data");
-        let missing = get(&h, &support::tasks_url(&h, "/never")).await;
+        let missing = h.get(&h.tasks("/never")).await;
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
         assert_eq!(problem(missing).await["code"], "not_found");
 
-        let deleted = h
-            .http
-            .delete(support::tasks_url(&h, "/alpha"))
-            .bearer_auth(&h.granted)
-            .send()
-            .await
-            .unwrap();
+        let deleted = h.delete(&h.tasks("/alpha")).await;
         assert!(
             [StatusCode::NO_CONTENT, StatusCode::ACCEPTED].contains(&deleted.status()),
             "{}",
@@ -249,7 +169,7 @@ async fn tasks_are_created_listed_read_and_deleted() {
             TIMEOUT,
             Duration::from_millis(200),
             || async {
-                match get(&h, &support::tasks_url(&h, "/alpha")).await.status() {
+                match h.get(&h.tasks("/alpha")).await.status() {
                     StatusCode::NOT_FOUND => Ok(()),
                     other => Err(other.to_string()),
                 }
@@ -257,13 +177,7 @@ async fn tasks_are_created_listed_read_and_deleted() {
         )
         .await
         .unwrap();
-        let gone = h
-            .http
-            .delete(support::tasks_url(&h, "/alpha"))
-            .bearer_auth(&h.granted)
-            .send()
-            .await
-            .unwrap();
+        let gone = h.delete(&h.tasks("/alpha")).await;
         assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     })
     .await;
@@ -272,18 +186,15 @@ async fn tasks_are_created_listed_read_and_deleted() {
 #[tokio::test]
 async fn dotenv_files_become_config_maps_owned_by_the_task() {
     with_temp_ns(|client, ns| async move {
-        let h = start(&client, &ns).await;
-        let url = support::tasks_url(&h, "");
+        let h = api::start_with_task_api(&client, &ns).await;
+        let url = h.tasks("");
         let mut body = task("etl", json!({}));
         body["spec"]["envFrom"] = json!([{ "secret": "db" }]);
         let first = "# database\nexport DB_HOST=db.internal\nDB_PORT = 5432 # default\n";
         let second = "GREETING=\"hello\\nworld\"\nRAW='a \\n b'\nEMPTY=\n";
-        let response = post_form(
-            &h,
-            &url,
-            form(&body, &[("db.env", first), ("app.env", second)]),
-        )
-        .await;
+        let response = h
+            .post_form(&url, form(&body, &[("db.env", first), ("app.env", second)]))
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let created: Value = response.json().await.unwrap();
         assert_eq!(
@@ -324,7 +235,9 @@ async fn dotenv_files_become_config_maps_owned_by_the_task() {
             .map(|i| (format!("big{i}.env"), big.as_str()))
             .collect();
         let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (n.as_str(), *c)).collect();
-        let bulky = post_form(&h, &url, form(&task("bulky", json!({})), &files)).await;
+        let bulky = h
+            .post_form(&url, form(&task("bulky", json!({})), &files))
+            .await;
         assert_eq!(bulky.status(), StatusCode::CREATED);
         let fifth = config_maps.get("bulky-env-5").await.unwrap();
         assert_eq!(fifth.data.unwrap()["BIG"].len(), 250 * 1024);
@@ -332,7 +245,8 @@ async fn dotenv_files_become_config_maps_owned_by_the_task() {
         // A generated name names the ConfigMaps too.
         let unnamed =
             json!({ "metadata": { "generateName": "batch-" }, "spec": { "image": "busybox" } });
-        let created: Value = post_form(&h, &url, form(&unnamed, &[("x.env", "X=1")]))
+        let created: Value = h
+            .post_form(&url, form(&unnamed, &[("x.env", "X=1")]))
             .await
             .json()
             .await
@@ -349,15 +263,15 @@ async fn dotenv_files_become_config_maps_owned_by_the_task() {
             .create(&Default::default(), &squatter)
             .await
             .unwrap();
-        let refused = post_form(
-            &h,
-            &url,
-            form(
-                &task("clash", json!({})),
-                &[("a.env", "A=1"), ("b.env", "B=2")],
-            ),
-        )
-        .await;
+        let refused = h
+            .post_form(
+                &url,
+                form(
+                    &task("clash", json!({})),
+                    &[("a.env", "A=1"), ("b.env", "B=2")],
+                ),
+            )
+            .await;
         assert_eq!(refused.status(), StatusCode::CONFLICT);
         assert!(
             problem(refused).await["detail"]
@@ -370,17 +284,12 @@ async fn dotenv_files_become_config_maps_owned_by_the_task() {
             "rolled back"
         );
         assert_eq!(
-            get(&h, &support::tasks_url(&h, "/clash")).await.status(),
+            h.get(&h.tasks("/clash")).await.status(),
             StatusCode::NOT_FOUND
         );
 
         // Deleting the Task deletes its ConfigMaps (garbage collection by owner).
-        h.http
-            .delete(support::tasks_url(&h, "/etl"))
-            .bearer_auth(&h.granted)
-            .send()
-            .await
-            .unwrap();
+        h.delete(&h.tasks("/etl")).await;
         eventually(
             "the dotenv ConfigMaps to be collected",
             TIMEOUT,
@@ -404,8 +313,8 @@ async fn dotenv_files_become_config_maps_owned_by_the_task() {
 #[tokio::test]
 async fn bad_submissions_are_4xx_that_name_the_field() {
     with_temp_ns(|client, ns| async move {
-        let h = start(&client, &ns).await;
-        let url = support::tasks_url(&h, "");
+        let h = api::start_with_task_api(&client, &ns).await;
+        let url = h.tasks("");
         let cases = [
             (json!({ "metadata": { "name": "Bad" }, "spec": { "image": "x" } }), "metadata.name"),
             (json!({ "metadata": { "name": "t" }, "spec": { "image": "no spaces" } }), "spec.image"),
@@ -418,56 +327,56 @@ async fn bad_submissions_are_4xx_that_name_the_field() {
             (json!({ "metadata": { "name": "t", "namespace": "elsewhere" }, "spec": { "image": "x" } }), "metadata.namespace"),
         ];
         for (body, field) in cases {
-            let response = post(&h, &url, body.clone()).await;
+            let response = h.post(&url, body.clone()).await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
             assert_eq!(problem(response).await["field"], field, "{body}");
         }
-        let broken = h.http.post(&url).bearer_auth(&h.granted).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        let broken = send(h.granted().request(Method::POST, &url).header("content-type", "application/json").body("{not json")).await;
         assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
         assert_eq!(problem(broken).await["code"], "invalid_json");
-        let text = h.http.post(&url).bearer_auth(&h.granted).body("image: x").send().await.unwrap();
+        let text = send(h.granted().request(Method::POST, &url).body("image: x")).await;
         assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let wait = post(&h, &format!("{url}?wait=forever"), task("w", json!({}))).await;
+        let wait = h.post(&format!("{url}?wait=forever"), task("w", json!({}))).await;
         assert_eq!(problem(wait).await["field"], "query.wait");
-        assert_eq!(get(&h, &support::tasks_url(&h, "/w")).await.status(), StatusCode::NOT_FOUND, "nothing created");
-        let selector = get(&h, &format!("{url}?labelSelector=%3Dbad")).await;
+        assert_eq!(h.get(&h.tasks("/w")).await.status(), StatusCode::NOT_FOUND, "nothing created");
+        let selector = h.get(&format!("{url}?labelSelector=%3Dbad")).await;
         assert_eq!(problem(selector).await["field"], "query.labelSelector");
 
         // Forms: a bad dotenv line names the file and the line; nothing is created.
         let body = task("f", json!({}));
-        let bad_line = post_form(&h, &url, form(&body, &[("ok.env", "A=1"), ("bad.env", "B=2\nnot a pair\n")])).await;
+        let bad_line = h.post_form(&url, form(&body, &[("ok.env", "A=1"), ("bad.env", "B=2\nnot a pair\n")])).await;
         assert_eq!(bad_line.status(), StatusCode::BAD_REQUEST);
         let bad_line = problem(bad_line).await;
         assert_eq!(bad_line["field"], "env[1]");
         let detail = bad_line["detail"].as_str().unwrap();
         assert!(detail.contains("bad.env") && detail.contains("line 2"), "{detail}");
-        let bad_key = post_form(&h, &url, form(&body, &[("k.env", "1ABC=x")])).await;
+        let bad_key = h.post_form(&url, form(&body, &[("k.env", "1ABC=x")])).await;
         assert!(problem(bad_key).await["detail"].as_str().unwrap().contains("'1ABC'"));
         let mut huge_json = task("j", json!({}));
         huge_json["spec"]["args"] = json!(["x".repeat(2 * 1024 * 1024)]);
-        let huge_json = post(&h, &url, huge_json).await;
+        let huge_json = h.post(&url, huge_json).await;
         assert_eq!(huge_json.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let huge = "A=".to_owned() + &"x".repeat(300 * 1024);
-        let too_big = post_form(&h, &url, form(&body, &[("big.env", &huge)])).await;
+        let too_big = h.post_form(&url, form(&body, &[("big.env", &huge)])).await;
         assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(problem(too_big).await["code"], "env_file_too_large");
-        let no_task = post_form(&h, &url, Form::new().text("env", "A=1")).await;
+        let no_task = h.post_form(&url, Form::new().text("env", "A=1")).await;
         assert_eq!(problem(no_task).await["code"], "invalid_multipart");
-        let stray = post_form(&h, &url, form(&body, &[]).text("other", "x")).await;
+        let stray = h.post_form(&url, form(&body, &[]).text("other", "x")).await;
         assert_eq!(problem(stray).await["code"], "invalid_multipart");
-        let bad_task = post_form(&h, &url, form(&json!({ "metadata": { "name": "f" }, "spec": { "image": "a b" } }), &[("a.env", "A=1")])).await;
+        let bad_task = h.post_form(&url, form(&json!({ "metadata": { "name": "f" }, "spec": { "image": "a b" } }), &[("a.env", "A=1")])).await;
         assert_eq!(problem(bad_task).await["field"], "spec.image");
-        assert_eq!(get(&h, &support::tasks_url(&h, "/f")).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(h.get(&h.tasks("/f")).await.status(), StatusCode::NOT_FOUND);
         let config_maps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
         assert!(config_maps.get_opt("f-env-1").await.unwrap().is_none());
 
-        assert_eq!(post(&h, &url, task("valid", json!({}))).await.status(), StatusCode::CREATED);
+        assert_eq!(h.post(&url, task("valid", json!({}))).await.status(), StatusCode::CREATED);
         for query in ["tail=-1", "attempt=0", "since=soon", "follow=maybe"] {
-            let logs = get(&h, &support::tasks_url(&h, &format!("/valid/logs?{query}"))).await;
+            let logs = h.get(&h.tasks(&format!("/valid/logs?{query}"))).await;
             assert_eq!(logs.status(), StatusCode::BAD_REQUEST, "{query}");
             assert!(problem(logs).await["field"].as_str().unwrap().starts_with("query."), "{query}");
         }
-        let cancel = post(&h, &support::tasks_url(&h, "/ghost/cancel"), json!({})).await;
+        let cancel = h.post(&h.tasks("/ghost/cancel"), json!({})).await;
         assert_eq!(cancel.status(), StatusCode::NOT_FOUND);
     })
     .await;
@@ -476,62 +385,62 @@ async fn bad_submissions_are_4xx_that_name_the_field() {
 #[tokio::test]
 async fn tasks_are_waited_for_cancelled_and_their_logs_read() {
     with_temp_ns(|client, ns| async move {
-        let h = start(&client, &ns).await;
-        let url = support::tasks_url(&h, "");
+        let h = api::start_with_task_api(&client, &ns).await;
+        let url = h.tasks("");
 
         // A short Task, waited for on creation.
-        let quick = post(&h, &format!("{url}?wait=60s"), task("quick", json!({}))).await;
+        let quick = h.post(&format!("{url}?wait=60s"), task("quick", json!({}))).await;
         let (code, finished) = (quick.status(), quick.headers()["wharf-finished"].clone());
         let quick: Value = quick.json().await.unwrap();
         assert_eq!((code, finished.to_str().unwrap()), (StatusCode::CREATED, "true"), "{quick}");
         assert_eq!(quick["status"]["phase"], "Succeeded", "{quick}");
-        let cancel_done = post(&h, &support::tasks_url(&h, "/quick/cancel"), json!({})).await;
+        let cancel_done = h.post(&h.tasks("/quick/cancel"), json!({})).await;
         assert_eq!(cancel_done.status(), StatusCode::CONFLICT);
         assert_eq!(problem(cancel_done).await["code"], "task_finished");
-        let failing = post(&h, &format!("{url}?wait=60s"), task("failing", json!({ "wharf.dev/sim-exit-code": "3" }))).await;
+        let failing = h.post(&format!("{url}?wait=60s"), task("failing", json!({ "wharf.dev/sim-exit-code": "3" }))).await;
         let failing: Value = failing.json().await.unwrap();
         assert_eq!(failing["status"]["phase"], "Failed", "{failing}");
 
         // A long Task: the wait runs out, its logs can be read, then it is cancelled.
-        let slow = post(&h, &format!("{url}?wait=1s"), task("slow", running())).await;
+        let slow = h.post(&format!("{url}?wait=1s"), task("slow", running())).await;
         assert_eq!(slow.status(), StatusCode::ACCEPTED);
         assert_eq!(slow.headers()["wharf-finished"], "false");
         let running_task = eventually("the slow Task to run", TIMEOUT, Duration::from_millis(200), || async {
-            let task: Value = get(&h, &support::tasks_url(&h, "/slow")).await.json().await.unwrap();
+            let task: Value = h.get_json(&h.tasks("/slow")).await;
             if task["status"]["phase"] == "Running" { Ok(task) } else { Err(task["status"].to_string()) }
         })
         .await
         .unwrap();
         assert_eq!(running_task["status"]["phase"], "Running");
-        let waited = get(&h, &support::tasks_url(&h, "/slow?wait=1s")).await;
+        let waited = h.get(&h.tasks("/slow?wait=1s")).await;
         assert_eq!(waited.status(), StatusCode::ACCEPTED);
         assert_eq!(waited.headers()["wharf-finished"], "false");
 
         let logs = eventually("the slow Task's logs", TIMEOUT, Duration::from_millis(200), || async {
-            let response = get(&h, &support::tasks_url(&h, "/slow/logs")).await;
+            let response = h.get(&h.tasks("/slow/logs")).await;
             if response.status() == StatusCode::OK { Ok(response.text().await.unwrap()) } else { Err(response.text().await.unwrap()) }
         })
         .await
         .unwrap();
         assert_eq!(logs.lines().count(), 3, "{logs}");
         assert!(logs.starts_with("wharf-sim: container started\n"), "{logs}");
-        let tail = get(&h, &support::tasks_url(&h, "/slow/logs?tail=1&attempt=1")).await.text().await.unwrap();
+        let tail = h.get(&h.tasks("/slow/logs?tail=1&attempt=1")).await.text().await.unwrap();
         assert_eq!(tail, "wharf-sim: done\n");
-        let no_attempt = get(&h, &support::tasks_url(&h, "/slow/logs?attempt=9")).await;
+        let no_attempt = h.get(&h.tasks("/slow/logs?attempt=9")).await;
         assert_eq!(no_attempt.status(), StatusCode::NOT_FOUND);
-        let mut followed = h.http.get(support::tasks_url(&h, "/slow/logs?follow=true")).bearer_auth(&h.granted).send().await.unwrap();
+        let mut followed = h.get(&h.tasks("/slow/logs?follow=true")).await;
         assert_eq!(followed.status(), StatusCode::OK);
         let first = tokio::time::timeout(TIMEOUT, followed.chunk()).await.unwrap().unwrap().unwrap();
         assert!(String::from_utf8_lossy(&first).starts_with("wharf-sim"), "{first:?}");
         drop(followed);
 
-        let cancelled = post(&h, &support::tasks_url(&h, "/slow/cancel?wait=60s"), json!({})).await;
+        let cancelled = h.post(&h.tasks("/slow/cancel?wait=60s"), json!({})).await;
         assert_eq!(cancelled.status(), StatusCode::OK);
         assert_eq!(cancelled.headers()["wharf-finished"], "true");
         let cancelled: Value = cancelled.json().await.unwrap();
         assert_eq!(cancelled["spec"]["cancelled"], true);
         assert_eq!(cancelled["status"]["phase"], "Cancelled", "{cancelled}");
-        let again = post(&h, &support::tasks_url(&h, "/slow/cancel"), json!({})).await;
+        let again = h.post(&h.tasks("/slow/cancel"), json!({})).await;
         assert_eq!(problem(again).await["code"], "task_finished");
 
         // A Task with no pod yet has no logs to show.
@@ -539,8 +448,8 @@ async fn tasks_are_waited_for_cancelled_and_their_logs_read() {
             "metadata": { "name": "queued" },
             "spec": { "image": "x", "env": [{ "name": "A", "secretRef": { "name": "missing", "key": "k" } }] }
         });
-        assert_eq!(post(&h, &url, queued).await.status(), StatusCode::CREATED);
-        let no_pod = get(&h, &support::tasks_url(&h, "/queued/logs")).await;
+        assert_eq!(h.post(&url, queued).await.status(), StatusCode::CREATED);
+        let no_pod = h.get(&h.tasks("/queued/logs")).await;
         assert_eq!(no_pod.status(), StatusCode::NOT_FOUND);
         assert_eq!(problem(no_pod).await["code"], "no_pod");
     })

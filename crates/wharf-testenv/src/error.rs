@@ -52,13 +52,10 @@ pub enum TestEnvError {
 impl TestEnvError {
     /// The error with every cause in its chain, for a panic message.
     pub fn report(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+        let first: &dyn std::error::Error = self;
+        std::iter::successors(Some(first), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ")
     }
 }

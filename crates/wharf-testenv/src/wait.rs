@@ -19,6 +19,25 @@ use crate::TestEnvError;
 /// How many characters of the last seen state a timeout error shows.
 const LAST_SEEN_LIMIT: usize = 3000;
 
+/// The events of a watch of `api` under `config`; a failure of the watch names
+/// `what` was awaited.
+fn events<K>(
+    api: &Api<K>,
+    config: watcher::Config,
+    what: &str,
+) -> impl futures::Stream<Item = Result<Event<K>, TestEnvError>> + Send + Unpin + use<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let what = what.to_owned();
+    watcher(api.clone(), config)
+        .map_err(move |source| TestEnvError::Watch {
+            what: what.clone(),
+            source,
+        })
+        .boxed()
+}
+
 /// Waits until the object `name` exists and `condition` holds for it, and returns it.
 ///
 /// `what` describes the awaited state in words for the timeout error.
@@ -35,15 +54,8 @@ where
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let mut last: Option<K> = None;
     let watch = async {
-        let mut events = watcher(api.clone(), config).boxed();
-        while let Some(event) = events
-            .try_next()
-            .await
-            .map_err(|source| TestEnvError::Watch {
-                what: what.to_owned(),
-                source,
-            })?
-        {
+        let mut events = events(api, config, what);
+        while let Some(event) = events.try_next().await? {
             match event {
                 Event::Apply(obj) | Event::InitApply(obj) => {
                     if condition(&obj) {
@@ -80,16 +92,9 @@ where
     let mut last: Option<K> = None;
     let what = format!("{} {name} to be deleted", K::kind(&()));
     let watch = async {
-        let mut events = watcher(api.clone(), config).boxed();
+        let mut events = events(api, config, &what);
         let mut seen_in_init = false;
-        while let Some(event) = events
-            .try_next()
-            .await
-            .map_err(|source| TestEnvError::Watch {
-                what: what.clone(),
-                source,
-            })?
-        {
+        while let Some(event) = events.try_next().await? {
             match event {
                 Event::Init => seen_in_init = false,
                 Event::InitApply(obj) => {
@@ -130,15 +135,8 @@ where
     let mut initial: BTreeMap<String, K> = BTreeMap::new();
     let key = |obj: &K| obj.meta().name.clone().unwrap_or_default();
     let watch = async {
-        let mut events = watcher(api.clone(), selector).boxed();
-        while let Some(event) = events
-            .try_next()
-            .await
-            .map_err(|source| TestEnvError::Watch {
-                what: what.to_owned(),
-                source,
-            })?
-        {
+        let mut events = events(api, selector, what);
+        while let Some(event) = events.try_next().await? {
             match event {
                 // A (re)list starts: collect it apart, then swap it in whole.
                 Event::Init => initial.clear(),

@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec, TokenReview};
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewStatus};
 use k8s_openapi::api::authorization::v1::SubjectAccessReview;
-use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::rbac::v1::Role;
 use kube::api::PostParams;
 use kube::{Api, Client};
 use serde_json::json;
+use wharf_testenv::rbac::{bind, service_account_token};
 use wharf_testenv::wait::eventually;
 use wharf_testenv::with_temp_ns;
 
@@ -33,42 +34,25 @@ async fn may_list_configmaps(client: &Client, user: &str, groups: &[String], ns:
     answer.status.unwrap().allowed
 }
 
+/// What the API server says of `token`.
+async fn review(client: &Client, token: &str) -> TokenReviewStatus {
+    let review: TokenReview =
+        serde_json::from_value(json!({ "spec": { "token": token } })).unwrap();
+    Api::<TokenReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+}
+
 #[tokio::test]
 async fn service_account_token_is_authenticated_then_authorized_by_rbac() {
     with_temp_ns(|client, ns| async move {
-        let accounts = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
-        accounts
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({ "metadata": { "name": "robot" } })).unwrap(),
-            )
-            .await
-            .unwrap();
-        let request = TokenRequest {
-            spec: Some(TokenRequestSpec {
-                expiration_seconds: Some(600),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let token = accounts
-            .create_token_request("robot", &PostParams::default(), &request)
-            .await
-            .unwrap()
-            .status
-            .unwrap()
-            .token
-            .unwrap();
+        let token = service_account_token(&client, &ns, "robot").await;
 
         // TokenReview: the API server knows who holds this token.
-        let review: TokenReview =
-            serde_json::from_value(json!({ "spec": { "token": token } })).unwrap();
-        let reviewed = Api::<TokenReview>::all(client.clone())
-            .create(&PostParams::default(), &review)
-            .await
-            .unwrap()
-            .status
-            .unwrap();
+        let reviewed = review(&client, &token).await;
         assert_eq!(reviewed.authenticated, Some(true), "{reviewed:?}");
         let user = reviewed.user.unwrap();
         let username = user.username.unwrap();
@@ -76,14 +60,7 @@ async fn service_account_token_is_authenticated_then_authorized_by_rbac() {
         let groups = user.groups.unwrap_or_default();
 
         // A forged token is not authenticated.
-        let forged: TokenReview =
-            serde_json::from_value(json!({ "spec": { "token": format!("{token}x") } })).unwrap();
-        let forged = Api::<TokenReview>::all(client.clone())
-            .create(&PostParams::default(), &forged)
-            .await
-            .unwrap()
-            .status
-            .unwrap();
+        let forged = review(&client, &format!("{token}x")).await;
         assert_ne!(forged.authenticated, Some(true));
 
         // Nothing granted yet: denied by review and by the API server itself.
@@ -106,16 +83,7 @@ async fn service_account_token_is_authenticated_then_authorized_by_rbac() {
             .create(&PostParams::default(), &role)
             .await
             .unwrap();
-        let binding: RoleBinding = serde_json::from_value(json!({
-            "metadata": { "name": "robot-reads-configmaps" },
-            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmap-reader" },
-            "subjects": [{ "kind": "ServiceAccount", "name": "robot", "namespace": ns }]
-        }))
-        .unwrap();
-        Api::<RoleBinding>::namespaced(client.clone(), &ns)
-            .create(&PostParams::default(), &binding)
-            .await
-            .unwrap();
+        bind(&client, &ns, "robot", "Role", "configmap-reader").await;
 
         // The RBAC authorizer reads bindings from a watch cache, so the grant shows
         // after a short delay; the SubjectAccessReview offers no watch.

@@ -1,39 +1,177 @@
 //! `wharf apps …`: deploy, list, get, delete, scale, restart, stop, start, status,
-//! logs and events.
+//! logs and events; `wharf apps env …` is in [`super::env`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use futures::StreamExt;
+use clap::{Args, Subcommand};
 use k8s_openapi::jiff::Timestamp;
-use reqwest::{Method, Url};
-use serde::de::DeserializeOwned;
+use reqwest::Method;
 use serde_json::{Value, json};
-use wharf_model::api::{AppState, EventEntry};
-use wharf_model::app::App;
+use wharf_model::api::{AppList, AppState, EventEntry, ScaleRequest};
+use wharf_model::app::{App, AppPort};
+use wharf_model::wire::paths::{self, ApiPath, AppResource, Collection};
 
-use super::Context;
-use super::env;
-use crate::cli::{AppsCommand, DeployArgs, LogsArgs, WaitArgs};
+use super::env::{self, EnvCommand};
+use super::timeout::{Timeout, parse_timeout};
+use super::{Context, ListArgs, decode, encode, list_all, note_or_nothing, print_with, stream_out};
 use crate::client::add_query;
 use crate::error::CliError;
-use crate::manifest::{Overrides, apply_body, build_app, parse_manifest};
-use crate::output::{OutputFormat, emit, emit_chunk, note, render_value};
+use crate::manifest::{Overrides, apply_body, build_app, parse_env, parse_manifest, parse_port};
+use crate::output::note;
 use crate::progress::Spinner;
 use crate::views;
 
+/// `--timeout` and `--no-wait` of the commands that wait for readiness.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// How long to wait for the App to be Ready, at most 10m (e.g. 90s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_timeout)]
+    pub timeout: Timeout,
+
+    /// Return at once instead of waiting for readiness.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `wharf apps …`.
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Create or update an App (server-side apply; running it twice changes nothing)
+    /// and wait until it is Ready.
+    Deploy(DeployArgs),
+    /// List the namespace's Apps.
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Show one App.
+    Get {
+        /// The App.
+        name: String,
+    },
+    /// Delete an App and everything it owns.
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// The App.
+        name: String,
+    },
+    /// Set the number of pods and wait until they are Ready.
+    Scale {
+        /// The App.
+        name: String,
+        /// The number of pods, 0 to 1000.
+        #[arg(value_parser = clap::value_parser!(i32).range(0..=1000))]
+        replicas: i32,
+        /// How long to wait.
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Replace every pod with a rolling update and wait until it is done.
+    Restart {
+        /// The App.
+        name: String,
+        /// How long to wait.
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Stop an App: zero pods, everything else kept.
+    Stop {
+        /// The App.
+        name: String,
+    },
+    /// Start a stopped App with its previous number of pods and wait until it is Ready.
+    Start {
+        /// The App.
+        name: String,
+        /// How long to wait.
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Show an App's phase, conditions and pods.
+    Status {
+        /// The App.
+        name: String,
+    },
+    /// Print an App's logs (each line prefixed with its pod when it has several).
+    Logs(LogsArgs),
+    /// Show the events of an App and the objects it owns, oldest first.
+    Events {
+        /// The App.
+        name: String,
+    },
+    /// List, set and unset an App's environment variables.
+    #[command(subcommand)]
+    Env(EnvCommand),
+}
+
+/// `wharf apps deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The App's name: lower-case letters, digits and '-', starting with a letter.
+    pub name: String,
+
+    /// The container image, e.g. nginx:1.27.
+    #[arg(long, required_unless_present = "file")]
+    pub image: Option<String>,
+
+    /// The number of pods (default 1).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=1000))]
+    pub replicas: Option<i32>,
+
+    /// A port the container listens on, NAME:PORT[/tcp|udp|sctp], e.g. http:8080.
+    /// Repeat for more; replaces the manifest's port of the same name.
+    #[arg(long = "port", value_name = "NAME:PORT", value_parser = parse_port)]
+    pub ports: Vec<AppPort>,
+
+    /// A host name to route to the App, e.g. shop.example.com. Repeat for more.
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+
+    /// An environment variable, KEY=VALUE. Repeat for more; replaces the manifest's
+    /// variable of the same name.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// An App manifest (YAML or JSON) to start from; the flags override its fields.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// How long to wait.
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `wharf apps logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The App.
+    pub name: String,
+
+    /// Keep printing new lines as they come, until interrupted.
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Only the last N lines of each pod.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u32>,
+
+    /// Only lines newer than this, e.g. 10m.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+
+    /// Only this pod's logs (see `wharf apps status`).
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+}
+
 /// Runs one `wharf apps` command.
 pub async fn run(ctx: &Context, command: AppsCommand) -> Result<(), CliError> {
+    let app = |name: &str| paths::app(&ctx.namespace, name);
+    let sub = |name: &str, resource| paths::app_resource(&ctx.namespace, name, resource);
     match command {
         AppsCommand::Deploy(args) => deploy(ctx, args).await,
-        AppsCommand::List { selector } => list(ctx, selector.as_deref()).await,
-        AppsCommand::Get { name } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name]);
-            let answer = ctx.client.json(Method::GET, url, None, None).await?;
-            print_app(ctx, &answer.body)
-        }
+        AppsCommand::List(args) => list(ctx, args.selector.as_deref()).await,
+        AppsCommand::Get { name } => print_app(ctx, &ctx.get(&app(&name)).await?),
         AppsCommand::Delete { name } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name]);
-            ctx.client.json(Method::DELETE, url, None, None).await?;
+            ctx.call(Method::DELETE, &app(&name), None).await?;
             note_or_nothing(ctx, &format!("app {name} deleted\n"))
         }
         AppsCommand::Scale {
@@ -41,35 +179,41 @@ pub async fn run(ctx: &Context, command: AppsCommand) -> Result<(), CliError> {
             replicas,
             wait,
         } => {
-            let body = json!({ "replicas": replicas });
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name, "scale"]);
-            waited(ctx, Method::POST, url, Some(&body), &name, &wait).await
+            let body = encode(&ScaleRequest { replicas })?;
+            let path = sub(&name, AppResource::Scale);
+            waited(ctx, Method::POST, &path, Some(&body), &name, &wait).await
         }
         AppsCommand::Restart { name, wait } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name, "restart"]);
-            waited(ctx, Method::POST, url, None, &name, &wait).await
+            let path = sub(&name, AppResource::Restart);
+            waited(ctx, Method::POST, &path, None, &name, &wait).await
         }
         AppsCommand::Stop { name } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name, "stop"]);
-            let answer = ctx.client.json(Method::POST, url, None, None).await?;
-            print_app(ctx, &answer.body)
+            let path = sub(&name, AppResource::Stop);
+            print_app(ctx, &ctx.call(Method::POST, &path, None).await?.body)
         }
         AppsCommand::Start { name, wait } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name, "start"]);
-            waited(ctx, Method::POST, url, None, &name, &wait).await
+            let path = sub(&name, AppResource::Start);
+            waited(ctx, Method::POST, &path, None, &name, &wait).await
         }
         AppsCommand::Status { name } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name, "state"]);
-            let answer = ctx.client.json(Method::GET, url, None, None).await?;
-            print_with(ctx, &answer.body, |state: AppState| {
+            let state = ctx.get(&sub(&name, AppResource::State)).await?;
+            print_with(ctx, &state, |state: AppState| {
                 views::state_view(&state, Timestamp::now())
             })
         }
-        AppsCommand::Logs(args) => logs(ctx, args).await,
+        AppsCommand::Logs(args) => {
+            let tail = args.tail.map(|t| t.to_string());
+            let query = [
+                ("follow", args.follow.then_some("true")),
+                ("tail", tail.as_deref()),
+                ("since", args.since.as_deref()),
+                ("pod", args.pod.as_deref()),
+            ];
+            stream_out(ctx, &sub(&args.name, AppResource::Logs), &query).await
+        }
         AppsCommand::Events { name } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name, "events"]);
-            let answer = ctx.client.json(Method::GET, url, None, None).await?;
-            print_with(ctx, &answer.body, |events: Vec<EventEntry>| {
+            let events = ctx.get(&sub(&name, AppResource::Events)).await?;
+            print_with(ctx, &events, |events: Vec<EventEntry>| {
                 if events.is_empty() {
                     note(&format!("No events for app {name}."));
                     return String::new();
@@ -81,24 +225,6 @@ pub async fn run(ctx: &Context, command: AppsCommand) -> Result<(), CliError> {
     }
 }
 
-/// Reads an answer into the type a table is made of.
-pub(super) fn decode<T: DeserializeOwned>(body: &Value) -> Result<T, CliError> {
-    serde_path_to_error::deserialize(body)
-        .map_err(|e| CliError::BadAnswer(format!("{} at {}", e.inner(), e.path())))
-}
-
-/// Prints an answer as JSON or YAML, or as the table `table` makes of it.
-pub(super) fn print_with<T: DeserializeOwned>(
-    ctx: &Context,
-    body: &Value,
-    table: impl FnOnce(T) -> String,
-) -> Result<(), CliError> {
-    match render_value(ctx.output, body)? {
-        Some(text) => emit(&text),
-        None => emit(&table(decode(body)?)),
-    }
-}
-
 /// Prints an App.
 fn print_app(ctx: &Context, body: &Value) -> Result<(), CliError> {
     print_with(ctx, body, |app: App| {
@@ -106,25 +232,18 @@ fn print_app(ctx: &Context, body: &Value) -> Result<(), CliError> {
     })
 }
 
-/// Prints a confirmation in table mode; JSON and YAML readers get no prose.
-pub(super) fn note_or_nothing(ctx: &Context, text: &str) -> Result<(), CliError> {
-    match ctx.output {
-        OutputFormat::Table => emit(text),
-        _ => Ok(()),
-    }
-}
-
 /// Sends a change that the server may wait on, prints the App, and fails with
 /// [`CliError::WaitRanOut`] when it was not Ready in time.
 async fn waited(
     ctx: &Context,
     method: Method,
-    mut url: Url,
+    path: &ApiPath,
     body: Option<&Value>,
     name: &str,
     wait: &WaitArgs,
 ) -> Result<(), CliError> {
     let duration = (!wait.no_wait).then_some(wait.timeout.duration);
+    let mut url = ctx.url(path);
     add_query(
         &mut url,
         &[("wait", duration.map(|_| wait.timeout.text.as_str()))],
@@ -138,21 +257,21 @@ async fn waited(
         return Err(CliError::WaitRanOut {
             name: name.to_owned(),
             timeout: wait.timeout.text.clone(),
-            reason: ready_message(&answer.body),
+            reason: ready_message(&decode(&answer.body)?),
         });
     }
     Ok(())
 }
 
 /// What the App's Ready condition says, e.g. `1/3 pods ready`.
-fn ready_message(app: &Value) -> Option<String> {
-    app.pointer("/status/conditions")?
-        .as_array()?
+fn ready_message(app: &App) -> Option<String> {
+    app.status
+        .as_ref()?
+        .conditions
         .iter()
-        .find(|c| c["type"] == "Ready")
-        .and_then(|c| c["message"].as_str())
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.message.clone())
         .filter(|m| !m.is_empty())
-        .map(str::to_owned)
 }
 
 async fn deploy(ctx: &Context, args: DeployArgs) -> Result<(), CliError> {
@@ -182,8 +301,8 @@ async fn deploy(ctx: &Context, args: DeployArgs) -> Result<(), CliError> {
     };
     let app = build_app(&args.name, &namespace, manifest, &overrides)?;
     let body = apply_body(&app)?;
-    let url = ctx.client.apps_url(&namespace, &[&args.name]);
-    waited(ctx, Method::PUT, url, Some(&body), &args.name, &args.wait).await
+    let path = paths::app(&namespace, &args.name);
+    waited(ctx, Method::PUT, &path, Some(&body), &args.name, &args.wait).await
 }
 
 fn read_manifest(path: &Path) -> Result<App, CliError> {
@@ -201,9 +320,10 @@ fn read_manifest(path: &Path) -> Result<App, CliError> {
 }
 
 async fn list(ctx: &Context, selector: Option<&str>) -> Result<(), CliError> {
-    let items = list_all(ctx, &ctx.client.apps_url(&ctx.namespace, &[]), selector).await?;
+    let path = paths::collection(&ctx.namespace, Collection::Apps);
+    let items = list_all(ctx, &path, selector).await?;
     let body = json!({ "items": items });
-    print_with(ctx, &body, |list: wharf_model::api::AppList| {
+    print_with(ctx, &body, |list: AppList| {
         if list.items.is_empty() {
             note(&format!("No apps in namespace {}.", ctx.namespace));
             return String::new();
@@ -212,89 +332,61 @@ async fn list(ctx: &Context, selector: Option<&str>) -> Result<(), CliError> {
     })
 }
 
-/// Every item of a paged list at `base`, following `continue` tokens.
-pub(super) async fn list_all(
-    ctx: &Context,
-    base: &Url,
-    selector: Option<&str>,
-) -> Result<Vec<Value>, CliError> {
-    let mut items: Vec<Value> = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut url = base.clone();
-        add_query(
-            &mut url,
-            &[("labelSelector", selector), ("continue", after.as_deref())],
-        );
-        let answer = ctx.client.json(Method::GET, url, None, None).await?;
-        let page = answer.body["items"]
-            .as_array()
-            .ok_or_else(|| CliError::BadAnswer("a list without items".into()))?;
-        items.extend(page.iter().cloned());
-        match answer.body["continue"].as_str() {
-            // A token that does not move on would loop for ever.
-            Some(next) if !next.is_empty() && after.as_deref() != Some(next) => {
-                after = Some(next.to_owned());
-            }
-            _ => return Ok(items),
-        }
-    }
-}
-
-async fn logs(ctx: &Context, args: LogsArgs) -> Result<(), CliError> {
-    let mut url = ctx.client.apps_url(&ctx.namespace, &[&args.name, "logs"]);
-    let tail = args.tail.map(|t| t.to_string());
-    add_query(
-        &mut url,
-        &[
-            ("follow", args.follow.then_some("true")),
-            ("tail", tail.as_deref()),
-            ("since", args.since.as_deref()),
-            ("pod", args.pod.as_deref()),
-        ],
-    );
-    stream_out(ctx, url).await
-}
-
-/// Copies a streamed answer (logs) to standard output as it arrives.
-pub(super) async fn stream_out(ctx: &Context, url: Url) -> Result<(), CliError> {
-    let response = ctx.client.send(Method::GET, url, None, None, true).await?;
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|source| CliError::Http {
-            server: ctx.client.server().to_owned(),
-            source,
-        })?;
-        if !emit_chunk(&chunk)? {
-            // The reader (e.g. `head`) has what it wanted.
-            break;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::cli::{Command, parse_line};
+    use crate::output::OutputFormat;
 
     #[test]
     fn the_ready_condition_explains_a_wait_that_ran_out() {
-        let app = json!({ "status": { "conditions": [
-            { "type": "Progressing", "message": "rolling" },
-            { "type": "Ready", "message": "1/3 pods ready" }
-        ] } });
+        let app: App = serde_json::from_value(json!({
+            "metadata": { "name": "web" },
+            "spec": { "image": "web:1" },
+            "status": { "conditions": [
+                { "type": "Progressing", "status": "True", "reason": "Rolling", "message": "rolling",
+                  "lastTransitionTime": "2026-05-01T11:59:00Z" },
+                { "type": "Ready", "status": "False", "reason": "PodsNotReady", "message": "1/3 pods ready",
+                  "lastTransitionTime": "2026-05-01T11:59:00Z" }
+            ] }
+        }))
+        .unwrap();
         assert_eq!(ready_message(&app).as_deref(), Some("1/3 pods ready"));
-        assert_eq!(ready_message(&json!({})), None);
-        assert_eq!(
-            ready_message(&json!({ "status": { "conditions": "x" } })),
-            None
-        );
+        let bare: App =
+            serde_json::from_value(json!({ "metadata": {}, "spec": { "image": "x" } })).unwrap();
+        assert_eq!(ready_message(&bare), None);
     }
 
     #[test]
-    fn answers_of_the_wrong_shape_are_errors_not_panics() {
-        let error = decode::<App>(&json!({ "spec": { "image": 5 } })).unwrap_err();
-        assert!(error.to_string().contains("spec.image"), "{error}");
-        assert!(decode::<Vec<EventEntry>>(&json!({ "not": "a list" })).is_err());
+    fn deploy_reads_repeated_flags() {
+        let cli = parse_line("-n shop -o json apps deploy web --image web:1 --port http:8080 --port admin:9000 --env A=1 --env B=x=y --host web.example.com --timeout 90s")
+        .unwrap();
+        assert_eq!(cli.namespace.as_deref(), Some("shop"));
+        assert_eq!(cli.output, OutputFormat::Json);
+        let Command::Apps(AppsCommand::Deploy(deploy)) = cli.command else {
+            panic!("not a deploy");
+        };
+        assert_eq!(deploy.ports.len(), 2);
+        assert_eq!(deploy.ports[1].port, 9000);
+        assert_eq!(deploy.env[1], ("B".into(), "x=y".into()));
+        assert_eq!(deploy.hosts, ["web.example.com"]);
+        assert_eq!(deploy.wait.timeout.duration, Duration::from_secs(90));
+        assert!(!deploy.wait.no_wait);
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors_with_a_clear_message() {
+        let error = parse_line("apps deploy web --image w --port 8080").unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("http:8080"), "{error}");
+        let error = parse_line("apps deploy web").unwrap_err();
+        assert!(error.to_string().contains("--image"), "{error}");
+        assert!(parse_line("apps deploy web -f app.yaml").is_ok());
+        assert!(parse_line("apps scale web 1001").is_err());
+        assert!(parse_line("apps env set web").is_err());
+        assert!(parse_line("apps env set web NOVALUE").is_err());
+        assert!(parse_line("apps deploy web --image w --timeout 11m").is_err());
     }
 }

@@ -2,35 +2,57 @@
 
 use std::collections::BTreeMap;
 
+use clap::Subcommand;
 use reqwest::Method;
 use serde_json::Value;
 use wharf_model::api::{EnvEntry, EnvUpdate};
+use wharf_model::wire::paths::{self, AppResource};
 
-use super::Context;
-use super::apps::print_with;
-use crate::cli::EnvCommand;
+use super::{Context, encode, print_with};
 use crate::error::CliError;
+use crate::manifest::parse_env;
 use crate::output::note;
 use crate::views;
 
+/// `wharf apps env …`.
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// List an App's variables (secret values are never shown).
+    #[command(visible_alias = "ls")]
+    List {
+        /// The App.
+        name: String,
+    },
+    /// Set variables to literal values; the pods roll with the new values.
+    Set {
+        /// The App.
+        name: String,
+        /// KEY=VALUE pairs.
+        #[arg(required = true, value_name = "KEY=VALUE", value_parser = parse_env)]
+        vars: Vec<(String, String)>,
+    },
+    /// Remove variables; the pods roll without them.
+    Unset {
+        /// The App.
+        name: String,
+        /// Variable names.
+        #[arg(required = true, value_name = "KEY")]
+        keys: Vec<String>,
+    },
+}
+
 /// Runs one `wharf apps env` command.
 pub async fn run(ctx: &Context, command: EnvCommand) -> Result<(), CliError> {
+    let path = |name: &str| paths::app_resource(&ctx.namespace, name, AppResource::Env);
     let (name, update) = match command {
         EnvCommand::List { name } => {
-            let url = ctx.client.apps_url(&ctx.namespace, &[&name, "env"]);
-            let answer = ctx.client.json(Method::GET, url, None, None).await?;
-            return print_entries(ctx, &name, &answer.body);
+            return print_entries(ctx, &name, &ctx.get(&path(&name)).await?);
         }
         EnvCommand::Set { name, vars } => (name, set(vars)),
         EnvCommand::Unset { name, keys } => (name, unset(keys)),
     };
-    let body = serde_json::to_value(&update)
-        .map_err(|e| CliError::Other(format!("encoding the change: {e}")))?;
-    let url = ctx.client.apps_url(&ctx.namespace, &[&name, "env"]);
-    let answer = ctx
-        .client
-        .json(Method::PATCH, url, Some(&body), None)
-        .await?;
+    let body = encode(&update)?;
+    let answer = ctx.call(Method::PATCH, &path(&name), Some(&body)).await?;
     print_entries(ctx, &name, &answer.body)
 }
 

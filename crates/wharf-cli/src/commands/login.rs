@@ -2,13 +2,32 @@
 
 use std::io::Read;
 
+use clap::Args;
 use reqwest::Method;
+use wharf_model::wire::paths::{self, Collection};
 
-use crate::cli::LoginArgs;
 use crate::client::{Client, parse_server};
 use crate::config::{self, DEFAULT_NAMESPACE, env_var};
 use crate::error::CliError;
 use crate::output::{emit, note};
+
+/// `wharf login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The Wharf API's URL, e.g. https://wharf.example.com (default: WHARF_SERVER, then
+    /// the saved server).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The bearer token (default: WHARF_TOKEN). Prefer --token-stdin: a flag is
+    /// visible to other users in the process list.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_stdin")]
+    pub token: Option<String>,
+
+    /// Read the token from standard input.
+    #[arg(long)]
+    pub token_stdin: bool,
+}
 
 /// Checks the server and the token, then saves them with the namespace.
 pub async fn login(args: LoginArgs, namespace: Option<String>) -> Result<(), CliError> {
@@ -40,7 +59,7 @@ pub async fn login(args: LoginArgs, namespace: Option<String>) -> Result<(), Cli
 
     let client = Client::new(&server, Some(token.clone()))?;
     client.health().await?;
-    let mut url = client.apps_url(&namespace, &[]);
+    let mut url = client.url(&paths::collection(&namespace, Collection::Apps));
     url.query_pairs_mut().append_pair("limit", "1");
     client
         .json(Method::GET, url, None, None)

@@ -1,17 +1,34 @@
-//! The commands: each takes its parsed arguments, talks to the API and prints.
+//! The commands, one module per family: each holds its clap arguments beside the
+//! code that runs them, talks to the API and prints.
+//!
+//! What every family shares lives here: the [`Context`] (client, namespace, output
+//! format), reading answers into typed values, printing them (`-o json|yaml` prints
+//! the JSON the server sent, untouched, so nothing the CLI does not know is lost),
+//! paged lists and streamed logs.
 
-mod apps;
+pub mod apps;
 mod completions;
-mod env;
-mod login;
-mod spaces;
-mod tasks;
+pub mod env;
+pub mod login;
+pub mod spaces;
+pub mod task_results;
+pub mod task_run;
+pub mod tasks;
+pub mod timeout;
+
+use clap::Args;
+use futures::StreamExt;
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use wharf_model::wire::paths::ApiPath;
 
 use crate::cli::{Cli, Command};
-use crate::client::Client;
+use crate::client::{Answer, Client, add_query};
 use crate::config::{self, env_var};
 use crate::error::CliError;
-use crate::output::OutputFormat;
+use crate::output::{OutputFormat, emit, emit_chunk, render_value};
 
 /// What every App, Task and Space command needs: a client, the namespace and the output format.
 #[derive(Debug)]
@@ -42,6 +59,34 @@ impl Context {
             output,
         })
     }
+
+    /// The URL of `path` on the server.
+    pub fn url(&self, path: &ApiPath) -> Url {
+        self.client.url(path)
+    }
+
+    /// Sends a request without waiting and reads its JSON answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &ApiPath,
+        body: Option<&Value>,
+    ) -> Result<Answer, CliError> {
+        self.client.json(method, self.url(path), body, None).await
+    }
+
+    /// `GET path`, its JSON answer.
+    pub async fn get(&self, path: &ApiPath) -> Result<Value, CliError> {
+        Ok(self.call(Method::GET, path, None).await?.body)
+    }
+}
+
+/// `-l`/`--selector` of the list commands.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only those whose labels match, e.g. `team=shop,tier!=db`.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
 }
 
 /// Runs the command the user asked for.
@@ -62,5 +107,113 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let context = Context::load(cli.namespace, cli.output)?;
             spaces::run(&context, command).await
         }
+    }
+}
+
+/// Reads an answer into the type the CLI reads its fields from.
+pub(crate) fn decode<T: DeserializeOwned>(body: &Value) -> Result<T, CliError> {
+    serde_path_to_error::deserialize(body)
+        .map_err(|e| CliError::BadAnswer(format!("{} at {}", e.inner(), e.path())))
+}
+
+/// Encodes a request body.
+pub(crate) fn encode(body: &impl serde::Serialize) -> Result<Value, CliError> {
+    serde_json::to_value(body).map_err(|e| CliError::Other(format!("encoding the request: {e}")))
+}
+
+/// Prints an answer as the JSON or YAML the server sent, or as the table `table`
+/// makes of its typed form.
+pub(crate) fn print_with<T: DeserializeOwned>(
+    ctx: &Context,
+    body: &Value,
+    table: impl FnOnce(T) -> String,
+) -> Result<(), CliError> {
+    match render_value(ctx.output, body)? {
+        Some(text) => emit(&text),
+        None => emit(&table(decode(body)?)),
+    }
+}
+
+/// Prints a confirmation in table mode; JSON and YAML readers get no prose.
+pub(crate) fn note_or_nothing(ctx: &Context, text: &str) -> Result<(), CliError> {
+    match ctx.output {
+        OutputFormat::Table => emit(text),
+        _ => Ok(()),
+    }
+}
+
+/// One page of a list: its items kept as sent, and the token of the next page.
+#[derive(Deserialize)]
+struct Page {
+    items: Vec<Value>,
+    #[serde(default, rename = "continue")]
+    continue_token: Option<String>,
+}
+
+/// Every item of a paged list at `path`, following `continue` tokens.
+pub(crate) async fn list_all(
+    ctx: &Context,
+    path: &ApiPath,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, CliError> {
+    let mut items: Vec<Value> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = ctx.url(path);
+        add_query(
+            &mut url,
+            &[("labelSelector", selector), ("continue", after.as_deref())],
+        );
+        let answer = ctx.client.json(Method::GET, url, None, None).await?;
+        let page: Page = decode(&answer.body)?;
+        items.extend(page.items);
+        match page.continue_token {
+            // A token that does not move on would loop for ever.
+            Some(next) if !next.is_empty() && after.as_deref() != Some(next.as_str()) => {
+                after = Some(next);
+            }
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// Copies a streamed answer (logs) of `path` with `query` to standard output as it
+/// arrives.
+pub(crate) async fn stream_out(
+    ctx: &Context,
+    path: &ApiPath,
+    query: &[(&str, Option<&str>)],
+) -> Result<(), CliError> {
+    let mut url = ctx.url(path);
+    add_query(&mut url, query);
+    let response = ctx.client.send(Method::GET, url, None, None, true).await?;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|source| CliError::Http {
+            server: ctx.client.server().to_owned(),
+            source,
+        })?;
+        if !emit_chunk(&chunk)? {
+            // The reader (e.g. `head`) has what it wanted.
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wharf_model::api::EventEntry;
+    use wharf_model::app::App;
+
+    use super::*;
+
+    #[test]
+    fn answers_of_the_wrong_shape_are_errors_not_panics() {
+        let error = decode::<App>(&json!({ "spec": { "image": 5 } })).unwrap_err();
+        assert!(error.to_string().contains("spec.image"), "{error}");
+        assert!(decode::<Vec<EventEntry>>(&json!({ "not": "a list" })).is_err());
+        assert!(decode::<Page>(&json!({ "continue": "x" })).is_err());
     }
 }

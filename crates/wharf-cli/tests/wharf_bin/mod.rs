@@ -11,9 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
+use wharf_testenv::api::Harness;
 use wharf_testenv::wait::eventually;
-
-use crate::support::Harness;
 
 /// Longest a single `wharf` run may take.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -136,6 +135,27 @@ impl Wharf {
         let stdout = self.run(&args).await.ok();
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
     }
+}
+
+/// The words of a command line written as one string (no quoting: for arguments
+/// without spaces).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Starts the API harness for `ns` and the binary pointed at it with the granted
+/// token.
+pub async fn start(client: &kube::Client, ns: &str) -> (Harness, Wharf) {
+    let h = wharf_testenv::api::start(client, ns).await;
+    let wharf = Wharf::with_token(&h, &h.granted);
+    (h, wharf)
+}
+
+/// Like [`start`], with the Task API granted too.
+pub async fn start_with_task_api(client: &kube::Client, ns: &str) -> (Harness, Wharf) {
+    let h = wharf_testenv::api::start_with_task_api(client, ns).await;
+    let wharf = Wharf::with_token(&h, &h.granted);
+    (h, wharf)
 }
 
 /// Waits until a run of `wharf args` passes `check` (the API reads from watch

@@ -117,6 +117,133 @@ pub fn space(name: Option<&str>) -> ApiPath {
     ApiPath::v1(["spaces"]).join(name)
 }
 
+/// The sub-resources of an App, by their path segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppResource {
+    /// `scale`: set the number of pods (POST).
+    Scale,
+    /// `restart`: roll every pod (POST).
+    Restart,
+    /// `stop`: scale to zero, keeping everything else (POST).
+    Stop,
+    /// `start`: undo a stop (POST).
+    Start,
+    /// `status`: the App's status alone (GET).
+    Status,
+    /// `state`: phase, conditions and pods (GET).
+    State,
+    /// `pods`: the App's pods (GET).
+    Pods,
+    /// `events`: events of the App and what it owns (GET).
+    Events,
+    /// `top`: CPU and memory use (GET).
+    Top,
+    /// `logs`: the pods' logs (GET, streamed).
+    Logs,
+    /// `env`: the variables (GET, PATCH).
+    Env,
+    /// `volumes`: the claims (GET).
+    Volumes,
+}
+
+impl AppResource {
+    /// The path segment.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Scale => "scale",
+            Self::Restart => "restart",
+            Self::Stop => "stop",
+            Self::Start => "start",
+            Self::Status => "status",
+            Self::State => "state",
+            Self::Pods => "pods",
+            Self::Events => "events",
+            Self::Top => "top",
+            Self::Logs => "logs",
+            Self::Env => "env",
+            Self::Volumes => "volumes",
+        }
+    }
+}
+
+/// `/v1/namespaces/{namespace}/apps/{name}/{resource}`.
+pub fn app_resource(namespace: &str, name: &str, resource: AppResource) -> ApiPath {
+    app(namespace, name).join([resource.as_str()])
+}
+
+/// The sub-resources of a Task, by their path segment (its result files have
+/// [`task_results`] and [`task_result`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskResource {
+    /// `cancel`: stop the Task (POST).
+    Cancel,
+    /// `logs`: an attempt's logs (GET, streamed).
+    Logs,
+    /// `manifest`: the collector's list of what it uploaded (PUT).
+    Manifest,
+    /// `results.tar.gz`: every result file in one archive (GET).
+    ResultsArchive,
+}
+
+impl TaskResource {
+    /// The path segment.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cancel => "cancel",
+            Self::Logs => "logs",
+            Self::Manifest => "manifest",
+            Self::ResultsArchive => "results.tar.gz",
+        }
+    }
+}
+
+/// `/v1/namespaces/{namespace}/tasks/{name}/{resource}`.
+pub fn task_resource(namespace: &str, name: &str, resource: TaskResource) -> ApiPath {
+    task(namespace, name).join([resource.as_str()])
+}
+
+/// The sub-resources of a Space, by their path segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpaceResource {
+    /// `members`: add a member (POST); one member below it (DELETE).
+    Members,
+    /// `transfer`: hand the Space to a new owner (POST).
+    Transfer,
+    /// `quota`: the quota and what is used of it (GET).
+    Quota,
+}
+
+impl SpaceResource {
+    /// The path segment.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Members => "members",
+            Self::Transfer => "transfer",
+            Self::Quota => "quota",
+        }
+    }
+}
+
+/// `/v1/spaces/{name}/{resource}`.
+pub fn space_resource(name: &str, resource: SpaceResource) -> ApiPath {
+    space(Some(name)).join([resource.as_str()])
+}
+
+/// `/v1/spaces/{name}/members/{member}`: one member (a user or group name).
+pub fn space_member(name: &str, member: &str) -> ApiPath {
+    space_resource(name, SpaceResource::Members).join([member])
+}
+
+/// `/v1/space-names/{name}`: whether a Space name is free.
+pub fn space_name(name: &str) -> ApiPath {
+    ApiPath::v1(["space-names", name])
+}
+
+/// `/healthz`: whether the server is up (no token, no version prefix).
+pub fn healthz() -> ApiPath {
+    ApiPath(vec!["healthz".to_owned()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +264,24 @@ mod tests {
         );
         assert_eq!(space(None).to_string(), "/v1/spaces");
         assert_eq!(space(Some("shop")).to_string(), "/v1/spaces/shop");
+    }
+
+    #[test]
+    fn sub_resources_follow_their_object() {
+        assert_eq!(
+            app_resource("ns", "web", AppResource::Scale).to_string(),
+            "/v1/namespaces/ns/apps/web/scale"
+        );
+        assert_eq!(
+            task_resource("ns", "t", TaskResource::ResultsArchive).to_string(),
+            "/v1/namespaces/ns/tasks/t/results.tar.gz"
+        );
+        assert_eq!(
+            space_member("shop", "system:serviceaccount:ci:x").to_string(),
+            "/v1/spaces/shop/members/system%3Aserviceaccount%3Aci%3Ax"
+        );
+        assert_eq!(space_name("shop").to_string(), "/v1/space-names/shop");
+        assert_eq!(healthz().to_string(), "/healthz");
     }
 
     #[test]

@@ -1,0 +1,40 @@
+//! Reading and making namespaced objects in one call, failing the test with the
+//! API's answer when that does not work.
+
+use std::fmt::Debug;
+
+use kube::api::PostParams;
+use kube::{Api, Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Object `name` of kind `K` in `ns`.
+pub async fn get<K>(client: &Client, ns: &str, name: &str) -> K
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    Api::<K>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .unwrap_or_else(|e| panic!("reading {} {name}: {e}", K::kind(&())))
+}
+
+/// Creates the object that `yaml` describes in `ns`, and returns it as created.
+pub async fn create_yaml<K>(client: &Client, ns: &str, yaml: &str) -> K
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug,
+{
+    let object: K = serde_yaml::from_str(yaml)
+        .unwrap_or_else(|e| panic!("the test's {} YAML is not valid: {e}", K::kind(&())));
+    Api::<K>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &object)
+        .await
+        .unwrap_or_else(|e| panic!("creating the {}: {e}", K::kind(&())))
+}
