@@ -3,7 +3,7 @@
 //! sets no resources still runs there, because the Space's LimitRange gives its
 //! containers default requests.
 
-mod support;
+use wharf_testenv::operator as support;
 
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ fn requests(pod: &Pod) -> Vec<(String, String)> {
 #[tokio::test]
 async fn quota_values_are_taken_as_strings_or_numbers_and_others_are_refused() {
     with_temp_ns(|client, ns| async move {
-        support::install_crds(&client).await;
+        support::install_wharf_crds(&client).await;
         let name = format!("q-{}", ns.trim_start_matches("wharf-test-"));
         // Validation only: nothing is stored, so nothing needs cleaning up.
         let dry_run = ["apply", "--dry-run=server"];

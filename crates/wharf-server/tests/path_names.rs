@@ -7,7 +7,7 @@
 //! The requests are written by hand on a TCP connection: an HTTP client would
 //! normalise `..` away before the server could see it.
 
-mod support;
+use wharf_testenv::api as support;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wharf_testenv::with_temp_ns;
