@@ -115,6 +115,7 @@ impl Counts {
         let counted = |k: &RequestKey| {
             COUNTED.contains(&(k.group.as_str(), k.resource.as_str()))
                 && !matches!(k.verb.as_str(), "WATCH" | "LIST")
+                && (k.group == "wharf.dev" || k.subresource.is_empty())
         };
         Counts(
             self.0
@@ -193,17 +194,23 @@ apiserver_request_total{code="409",component="apiserver",dry_run="",group="apps"
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1"} 9
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="cluster",subresource="",verb="WATCH",version="v1"} 3
 apiserver_request_total{code="201",component="apiserver",dry_run="",group="events.k8s.io",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 4
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="status",verb="PUT",version="v1"} 7
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="wharf.dev",resource="apps",scope="resource",subresource="status",verb="APPLY",version="v1alpha1"} 2
 "#;
 
     #[test]
-    fn counts_the_written_kinds_since_before_and_leaves_out_pods_and_watches() {
+    fn counts_the_written_kinds_since_before_and_leaves_out_pods_watches_and_kubernetes_status_writes() {
         let delta = Counts::parse(AFTER).since(&Counts::parse(BEFORE));
         let rows: Vec<String> = delta.0.iter().map(|(k, v)| format!("{k} {v}")).collect();
         assert_eq!(
             rows,
-            ["POST apps/deployments 5", "POST events.k8s.io/events 4"]
+            [
+                "POST apps/deployments 5",
+                "POST events.k8s.io/events 4",
+                "APPLY wharf.dev/apps/status 2"
+            ]
         );
-        assert_eq!(delta.total(), 9.0);
+        assert_eq!(delta.total(), 11.0);
         assert_eq!(delta.events(), 4.0);
     }
 

@@ -133,7 +133,8 @@ where
 }
 
 /// The report step of every reconcile: writes `status` when it changed and, when
-/// that write changed the phase, publishes an Event named after the new phase.
+/// that write changed the phase, publishes an Event named after the new phase (in
+/// the background).
 pub async fn report<K>(ctx: &Context, object: &K, status: &K::Status) -> Result<(), Error>
 where
     K: Reported,
@@ -159,14 +160,13 @@ where
         } else {
             EventType::Normal
         };
-        crate::events::publish(
-            &ctx.recorder,
-            &object.object_ref(&()),
-            type_,
-            phase.name(),
-            &K::summary(status),
-        )
-        .await;
+        // Sent beside the reconcile, not in its way: an Event is worth no wait.
+        let recorder = ctx.recorder.clone();
+        let reference = object.object_ref(&());
+        let (reason, note) = (phase.name(), K::summary(status));
+        tokio::spawn(async move {
+            crate::events::publish(&recorder, &reference, type_, reason, &note).await;
+        });
     }
     Ok(())
 }
