@@ -9,6 +9,7 @@ pub mod app;
 pub mod conditions;
 pub mod crds;
 pub mod duration;
+pub mod error_chain;
 pub mod space;
 pub mod task;
 pub mod wire;

@@ -35,43 +35,32 @@ pub trait Kind:
     fn api(client: Client, namespace: &str) -> Api<Self>;
 }
 
-impl Kind for App {
-    const RESOURCE: WharfResource = WharfResource::Apps;
-    const NAMESPACED: bool = true;
+/// Implements [`Kind`] for `$kind`: authorized as `$resource`, cached in
+/// `Caches::$store`, namespaced or not, addressed through `$api`.
+macro_rules! kind {
+    ($kind:ty, $resource:ident, $store:ident, namespaced: $namespaced:literal, $api:path) => {
+        impl Kind for $kind {
+            const RESOURCE: WharfResource = WharfResource::$resource;
+            const NAMESPACED: bool = $namespaced;
 
-    fn store(caches: &Caches) -> &Store<Self> {
-        &caches.apps
-    }
+            fn store(caches: &Caches) -> &Store<Self> {
+                &caches.$store
+            }
 
-    fn api(client: Client, namespace: &str) -> Api<Self> {
-        Api::namespaced(client, namespace)
-    }
+            fn api(client: Client, namespace: &str) -> Api<Self> {
+                $api(client, namespace)
+            }
+        }
+    };
 }
 
-impl Kind for Task {
-    const RESOURCE: WharfResource = WharfResource::Tasks;
-    const NAMESPACED: bool = true;
+kind!(App, Apps, apps, namespaced: true, Api::namespaced);
+kind!(Task, Tasks, tasks, namespaced: true, Api::namespaced);
+kind!(Space, Spaces, spaces, namespaced: false, cluster_wide);
 
-    fn store(caches: &Caches) -> &Store<Self> {
-        &caches.tasks
-    }
-
-    fn api(client: Client, namespace: &str) -> Api<Self> {
-        Api::namespaced(client, namespace)
-    }
-}
-
-impl Kind for Space {
-    const RESOURCE: WharfResource = WharfResource::Spaces;
-    const NAMESPACED: bool = false;
-
-    fn store(caches: &Caches) -> &Store<Self> {
-        &caches.spaces
-    }
-
-    fn api(client: Client, _namespace: &str) -> Api<Self> {
-        Api::all(client)
-    }
+/// Every object of a cluster-scoped kind; it has no namespace to address.
+fn cluster_wide<K: Kind>(client: Client, _namespace: &str) -> Api<K> {
+    Api::all(client)
 }
 
 impl Awaited for App {

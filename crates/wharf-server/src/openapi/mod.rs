@@ -61,49 +61,34 @@ fn with_int_or_string_types(schema: &mut serde_json::Value) {
     }
 }
 
-/// The App resource in request and response bodies.
-pub struct AppDoc;
+/// Declares `$doc`, the schema of custom resource `$kind` in request and response
+/// bodies, named after the kind and taken from its CRD.
+macro_rules! crd_doc {
+    ($($(#[$attr:meta])* $doc:ident => $kind:ident;)+) => {$(
+        $(#[$attr])*
+        pub struct $doc;
 
-impl PartialSchema for AppDoc {
-    fn schema() -> RefOr<Schema> {
-        crd_schema::<App>()
-    }
+        impl PartialSchema for $doc {
+            fn schema() -> RefOr<Schema> {
+                crd_schema::<$kind>()
+            }
+        }
+
+        impl ToSchema for $doc {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($kind))
+            }
+        }
+    )+};
 }
 
-impl ToSchema for AppDoc {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("App")
-    }
-}
-
-/// The Space resource in request and response bodies.
-pub struct SpaceDoc;
-
-impl PartialSchema for SpaceDoc {
-    fn schema() -> RefOr<Schema> {
-        crd_schema::<Space>()
-    }
-}
-
-impl ToSchema for SpaceDoc {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Space")
-    }
-}
-
-/// The Task resource in request and response bodies.
-pub struct TaskDoc;
-
-impl PartialSchema for TaskDoc {
-    fn schema() -> RefOr<Schema> {
-        crd_schema::<Task>()
-    }
-}
-
-impl ToSchema for TaskDoc {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Task")
-    }
+crd_doc! {
+    /// The App resource in request and response bodies.
+    AppDoc => App;
+    /// The Space resource in request and response bodies.
+    SpaceDoc => Space;
+    /// The Task resource in request and response bodies.
+    TaskDoc => Task;
 }
 
 #[derive(utoipa::OpenApi)]

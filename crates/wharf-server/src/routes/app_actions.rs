@@ -11,20 +11,70 @@ use wharf_model::app::App;
 use wharf_model::wire::{ErrorCode, Problem};
 
 use super::path::AppPath;
-use crate::auth::{Subresource, Verb};
+use crate::auth::{Permission, Subresource, Verb};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
 use crate::openapi::{AppDoc, JsonBodyProblems, ObjectProblems};
 use crate::wait::{WaitQuery, respond_after_wait};
 
-/// Merges `spec` into the App's spec and answers with the App, after a wait when
-/// one was asked for.
-async fn patch_spec(
-    path: &AppPath,
-    spec: serde_json::Value,
-    wait: &WaitQuery<App>,
-) -> Result<Response, ApiError> {
-    let patch = Patch::Merge(json!({ "spec": spec }));
+/// An operation on a running App: what it asks of the caller and of the App, and
+/// what it merges into the App's spec.
+enum Action {
+    Scale(i32),
+    Restart,
+    Stop,
+    Start,
+}
+
+impl Action {
+    /// What the caller must be allowed.
+    fn permission(&self) -> Permission {
+        match self {
+            Self::Scale(_) => Verb::Update.on(Subresource::Scale),
+            Self::Restart | Self::Stop | Self::Start => Verb::Update.into(),
+        }
+    }
+
+    /// A 400 for a request that no App can take.
+    fn validate(&self) -> Result<(), ApiError> {
+        match self {
+            Self::Scale(replicas) if !(0..=1000).contains(replicas) => Err(ApiError::invalid(
+                "replicas",
+                format!("{replicas} is out of range: use 0 to 1000"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A 409 for a request this App cannot take.
+    fn allowed_on(&self, app: &App) -> Result<(), ApiError> {
+        match self {
+            Self::Scale(_) if app.spec.autoscale.is_some() => Err(ApiError::conflict(
+                ErrorCode::Autoscaled,
+                "the App autoscales; change spec.autoscale.min and max instead of scaling it",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// What it merges into the App's spec.
+    fn spec(&self) -> serde_json::Value {
+        match self {
+            Self::Scale(replicas) => json!({ "replicas": replicas }),
+            Self::Restart => json!({ "restartedAt": Timestamp::now().to_string() }),
+            Self::Stop => json!({ "paused": true }),
+            Self::Start => json!({ "paused": false }),
+        }
+    }
+}
+
+/// Does `action` on the App and answers with the App, after a wait when one was
+/// asked for.
+async fn act(path: &AppPath, action: Action, wait: &WaitQuery<App>) -> Result<Response, ApiError> {
+    path.authorize(action.permission()).await?;
+    action.validate()?;
+    action.allowed_on(&path.load().await?)?;
+    let patch = Patch::Merge(json!({ "spec": action.spec() }));
     let patched = path
         .api()
         .patch(&path.name, &PatchParams::default(), &patch)
@@ -52,20 +102,7 @@ pub async fn scale_app(
     QueryParams(wait): QueryParams<WaitQuery<App>>,
     JsonBody(request): JsonBody<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    path.authorize(Verb::Update.on(Subresource::Scale)).await?;
-    if !(0..=1000).contains(&request.replicas) {
-        return Err(ApiError::invalid(
-            "replicas",
-            format!("{} is out of range: use 0 to 1000", request.replicas),
-        ));
-    }
-    if path.load().await?.spec.autoscale.is_some() {
-        return Err(ApiError::conflict(
-            ErrorCode::Autoscaled,
-            "the App autoscales; change spec.autoscale.min and max instead of scaling it",
-        ));
-    }
-    patch_spec(&path, json!({ "replicas": request.replicas }), &wait).await
+    act(&path, Action::Scale(request.replicas), &wait).await
 }
 
 /// Replaces every pod with a rolling update.
@@ -84,9 +121,7 @@ pub async fn restart_app(
     path: AppPath,
     QueryParams(wait): QueryParams<WaitQuery<App>>,
 ) -> Result<Response, ApiError> {
-    path.load_for(Verb::Update).await?;
-    let now = Timestamp::now().to_string();
-    patch_spec(&path, json!({ "restartedAt": now }), &wait).await
+    act(&path, Action::Restart, &wait).await
 }
 
 /// Stops the App: zero pods, everything else kept.
@@ -101,8 +136,7 @@ pub async fn restart_app(
     )
 )]
 pub async fn stop_app(path: AppPath) -> Result<Response, ApiError> {
-    path.load_for(Verb::Update).await?;
-    patch_spec(&path, json!({ "paused": true }), &WaitQuery::default()).await
+    act(&path, Action::Stop, &WaitQuery::default()).await
 }
 
 /// Starts a stopped App with its previous replica count.
@@ -121,6 +155,5 @@ pub async fn start_app(
     path: AppPath,
     QueryParams(wait): QueryParams<WaitQuery<App>>,
 ) -> Result<Response, ApiError> {
-    path.load_for(Verb::Update).await?;
-    patch_spec(&path, json!({ "paused": false }), &wait).await
+    act(&path, Action::Start, &wait).await
 }

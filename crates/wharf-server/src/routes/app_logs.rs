@@ -10,9 +10,8 @@ use wharf_model::app::build::CONTAINER_NAME;
 use wharf_model::wire::Problem;
 
 use super::app_observe::pods_of;
-use super::log_stream::{log_params, stream_logs};
+use super::log_stream::{LogWindow, serve_logs};
 use super::path::AppPath;
-use crate::auth::{Subresource, Verb};
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::openapi::ObjectProblems;
@@ -48,22 +47,24 @@ pub async fn app_logs(
     path: AppPath,
     QueryParams(query): QueryParams<LogsQuery>,
 ) -> Result<Response, ApiError> {
-    path.load_for(Verb::Get.on(Subresource::Logs)).await?;
-    let params = log_params(
-        CONTAINER_NAME,
-        query.tail,
-        query.since.as_deref(),
-        query.follow,
-    )?;
-    let mut pods: Vec<String> = pods_of(&path).iter().map(ResourceExt::name_any).collect();
-    if let Some(pod) = &query.pod {
-        if !pods.contains(pod) {
-            return Err(ApiError::not_found(format!(
-                "{pod} is not a pod of App {}",
-                path.name
-            )));
-        }
-        pods = vec![pod.clone()];
+    let window = LogWindow {
+        tail: query.tail,
+        since: query.since.as_deref(),
+        follow: query.follow,
+    };
+    let pick = || chosen_pods(&path, query.pod.as_deref());
+    serve_logs(&path, CONTAINER_NAME, window, pick).await
+}
+
+/// The App's pods, or the one of them asked for.
+fn chosen_pods(path: &AppPath, pod: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let pods: Vec<String> = pods_of(path).iter().map(ResourceExt::name_any).collect();
+    match pod {
+        None => Ok(pods),
+        Some(pod) if pods.iter().any(|p| p == pod) => Ok(vec![pod.to_owned()]),
+        Some(pod) => Err(ApiError::not_found(format!(
+            "{pod} is not a pod of App {}",
+            path.name
+        ))),
     }
-    stream_logs(path.state(), &path.namespace, pods, &params).await
 }

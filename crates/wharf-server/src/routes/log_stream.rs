@@ -12,16 +12,45 @@ use kube::Api;
 use kube::api::LogParams;
 use wharf_model::duration::parse_duration;
 
+use super::path::ObjectPath;
+use crate::auth::{Subresource, Verb};
 use crate::error::ApiError;
+use crate::kinds::Kind;
 use crate::state::AppState;
 
-/// The log request for `container`, from the `tail`, `since` and `follow` query
-/// parameters; bad values are a 400 naming the parameter.
-pub fn log_params(
+/// What every log request asks besides which pods: `?tail=&since=&follow=`.
+pub struct LogWindow<'a> {
+    /// Only the last this many lines of each pod.
+    pub tail: Option<i64>,
+    /// Only lines newer than this, e.g. `10m`.
+    pub since: Option<&'a str>,
+    /// Keep streaming new lines.
+    pub follow: bool,
+}
+
+/// The one log path of every kind: authorizes reading the object's logs, reads
+/// the window, lets `pick` choose among the object's pods, and streams theirs.
+pub async fn serve_logs<K: Kind>(
+    path: &ObjectPath<K>,
     container: &str,
-    tail: Option<i64>,
-    since: Option<&str>,
-    follow: bool,
+    window: LogWindow<'_>,
+    pick: impl FnOnce() -> Result<Vec<String>, ApiError>,
+) -> Result<Response, ApiError> {
+    path.load_for(Verb::Get.on(Subresource::Logs)).await?;
+    let params = log_params(container, window)?;
+    let pods = pick()?;
+    stream_logs(path.state(), &path.namespace, pods, &params).await
+}
+
+/// The log request for `container`, from the query's window; bad values are a
+/// 400 naming the parameter.
+fn log_params(
+    container: &str,
+    LogWindow {
+        tail,
+        since,
+        follow,
+    }: LogWindow<'_>,
 ) -> Result<LogParams, ApiError> {
     if tail.is_some_and(|t| t < 0) {
         return Err(ApiError::invalid(
@@ -50,7 +79,7 @@ pub fn log_params(
 }
 
 /// Streams the logs of `pods` as `text/plain`, merged as lines arrive.
-pub async fn stream_logs(
+async fn stream_logs(
     state: &AppState,
     namespace: &str,
     pods: Vec<String>,

@@ -11,6 +11,7 @@
 //! ```
 
 use std::marker::PhantomData;
+use std::ops::Deref;
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -78,48 +79,97 @@ fn path_param(name: &str, description: &str) -> Parameter {
         .build()
 }
 
-/// What a path hands on to the work it authorizes: the caller's request headers
-/// and the server's state.
-struct Context {
+/// The path of a namespace's collection of kind `K`
+/// (`/v1/namespaces/{namespace}/apps`), checked. The namespace is empty for a
+/// cluster-scoped kind's objects.
+pub struct NamespacePath<K> {
+    /// The namespace.
+    pub namespace: String,
     state: AppState,
+    /// The caller's request headers, for authenticating it.
     headers: HeaderMap,
+    kind: PhantomData<fn() -> K>,
 }
 
-impl Context {
-    fn new(parts: &Parts, state: &AppState) -> Self {
+impl<K: Kind> FromRequestParts<AppState> for NamespacePath<K> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let PathParams(raw) =
+            PathParams::<RawNamespacePath>::from_request_parts(parts, state).await?;
+        checked_namespace(&raw.namespace)?;
+        Ok(Self::new(raw.namespace, parts, state))
+    }
+}
+
+impl<K: Kind> NamespacePath<K> {
+    fn new(namespace: String, parts: &Parts, state: &AppState) -> Self {
         Self {
+            namespace,
             state: state.clone(),
             headers: parts.headers.clone(),
+            kind: PhantomData,
         }
     }
 
-    /// Authenticates the caller and authorizes `permission` on kind `K` in
-    /// `namespace`, on the object `name` or on the collection.
-    async fn authorize<K: Kind>(
+    /// The server's state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The kind's objects in this namespace.
+    pub fn api(&self) -> Api<K> {
+        K::api(self.state().client().clone(), &self.namespace)
+    }
+
+    /// Authenticates the caller and authorizes `permission` on the collection.
+    pub async fn authorize(&self, permission: impl Into<Permission>) -> Result<Caller, ApiError> {
+        self.authorize_on(None, permission.into()).await
+    }
+
+    /// Authenticates the caller and authorizes `permission` on the object `name`
+    /// or on the collection.
+    async fn authorize_on(
         &self,
-        namespace: &str,
         name: Option<&str>,
         permission: Permission,
     ) -> Result<Caller, ApiError> {
         let access = Access {
             verb: permission.verb,
-            namespace,
+            namespace: &self.namespace,
             resource: K::RESOURCE,
             subresource: permission.subresource,
             name,
         };
-        self.state.auth().check(&self.headers, &access).await
+        self.state().auth().check(self.headers(), &access).await
+    }
+}
+
+impl<K: Kind> IntoParams for NamespacePath<K> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![path_param("namespace", "The namespace.")]
     }
 }
 
 /// The path of one object of kind `K`, checked; see the module documentation.
+/// It is its collection's path (state, headers, API) and the object's name.
 pub struct ObjectPath<K> {
-    /// The namespace; empty for a cluster-scoped kind.
-    pub namespace: String,
+    collection: NamespacePath<K>,
     /// The object's name.
     pub name: String,
-    context: Context,
-    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Deref for ObjectPath<K> {
+    type Target = NamespacePath<K>;
+
+    fn deref(&self) -> &NamespacePath<K> {
+        &self.collection
+    }
 }
 
 impl<K: Kind> FromRequestParts<AppState> for ObjectPath<K> {
@@ -132,35 +182,17 @@ impl<K: Kind> FromRequestParts<AppState> for ObjectPath<K> {
         }
         check_subdomain(&raw.name).map_err(|why| malformed("name", &raw.name, why))?;
         Ok(Self {
-            namespace: raw.namespace,
+            collection: NamespacePath::new(raw.namespace, parts, state),
             name: raw.name,
-            context: Context::new(parts, state),
-            kind: PhantomData,
         })
     }
 }
 
 impl<K: Kind> ObjectPath<K> {
-    /// The server's state.
-    pub fn state(&self) -> &AppState {
-        &self.context.state
-    }
-
-    /// The request's headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.context.headers
-    }
-
-    /// The kind's objects in this namespace.
-    pub fn api(&self) -> Api<K> {
-        K::api(self.state().client().clone(), &self.namespace)
-    }
-
     /// Authenticates the caller and authorizes `permission` on this object.
     pub async fn authorize(&self, permission: impl Into<Permission>) -> Result<Caller, ApiError> {
-        let name = Some(self.name.as_str());
-        (self.context)
-            .authorize::<K>(&self.namespace, name, permission.into())
+        (self.collection)
+            .authorize_on(Some(self.name.as_str()), permission.into())
             .await
     }
 
@@ -218,62 +250,15 @@ impl<K: Kind> ObjectPath<K> {
 }
 
 impl<K: Kind> IntoParams for ObjectPath<K> {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+    fn into_params(in_path: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         let name = path_param("name", &format!("The {}'s name.", K::kind(&())));
         if K::NAMESPACED {
-            vec![path_param("namespace", "The namespace."), name]
+            let mut params = NamespacePath::<K>::into_params(in_path);
+            params.push(name);
+            params
         } else {
             vec![name]
         }
-    }
-}
-
-/// The path of a namespace's collection of kind `K`
-/// (`/v1/namespaces/{namespace}/apps`), checked.
-pub struct NamespacePath<K> {
-    /// The namespace.
-    pub namespace: String,
-    context: Context,
-    kind: PhantomData<fn() -> K>,
-}
-
-impl<K: Kind> FromRequestParts<AppState> for NamespacePath<K> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let PathParams(raw) =
-            PathParams::<RawNamespacePath>::from_request_parts(parts, state).await?;
-        checked_namespace(&raw.namespace)?;
-        Ok(Self {
-            namespace: raw.namespace,
-            context: Context::new(parts, state),
-            kind: PhantomData,
-        })
-    }
-}
-
-impl<K: Kind> NamespacePath<K> {
-    /// The server's state.
-    pub fn state(&self) -> &AppState {
-        &self.context.state
-    }
-
-    /// The kind's objects in this namespace.
-    pub fn api(&self) -> Api<K> {
-        K::api(self.state().client().clone(), &self.namespace)
-    }
-
-    /// Authenticates the caller and authorizes `permission` on the collection.
-    pub async fn authorize(&self, permission: impl Into<Permission>) -> Result<Caller, ApiError> {
-        (self.context)
-            .authorize::<K>(&self.namespace, None, permission.into())
-            .await
-    }
-}
-
-impl<K: Kind> IntoParams for NamespacePath<K> {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![path_param("namespace", "The namespace.")]
     }
 }
 

@@ -12,9 +12,8 @@ use wharf_model::task::build::{CONTAINER_NAME, TASK_LABEL};
 use wharf_model::wire::{ErrorCode, Problem};
 
 use super::common::pods_labelled;
-use super::log_stream::{log_params, stream_logs};
+use super::log_stream::{LogWindow, serve_logs};
 use super::path::TaskPath;
-use crate::auth::{Subresource, Verb};
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::openapi::ObjectProblems;
@@ -59,14 +58,18 @@ pub async fn task_logs(
     path: TaskPath,
     QueryParams(query): QueryParams<TaskLogsQuery>,
 ) -> Result<Response, ApiError> {
-    path.load_for(Verb::Get.on(Subresource::Logs)).await?;
-    let params = log_params(
-        CONTAINER_NAME,
-        query.tail,
-        query.since.as_deref(),
-        query.follow,
-    )?;
-    if query.attempt == Some(0) {
+    let window = LogWindow {
+        tail: query.tail,
+        since: query.since.as_deref(),
+        follow: query.follow,
+    };
+    let pick = || attempt_pod(&path, query.attempt);
+    serve_logs(&path, CONTAINER_NAME, window, pick).await
+}
+
+/// The pod of attempt `attempt` (counted from 1), the newest when absent.
+fn attempt_pod(path: &TaskPath, attempt: Option<usize>) -> Result<Vec<String>, ApiError> {
+    if attempt == Some(0) {
         return Err(ApiError::invalid(
             "query.attempt",
             "attempts are counted from 1",
@@ -83,7 +86,7 @@ pub async fn task_logs(
             ),
         ));
     }
-    let pod = match query.attempt {
+    let pod = match attempt {
         None => pods.last(),
         Some(n) => pods.get(n.saturating_sub(1)),
     }
@@ -92,8 +95,8 @@ pub async fn task_logs(
             "Task {} has had {} attempt(s); there is no attempt {}",
             path.name,
             pods.len(),
-            query.attempt.unwrap_or_default()
+            attempt.unwrap_or_default()
         ))
     })?;
-    stream_logs(path.state(), &path.namespace, vec![pod.name_any()], &params).await
+    Ok(vec![pod.name_any()])
 }

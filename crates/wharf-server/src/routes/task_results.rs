@@ -15,6 +15,7 @@ use serde_json::json;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use wharf_model::api::TaskResultList;
+use wharf_model::error_chain::error_chain;
 use wharf_model::task::{DEFAULT_RESULTS_MAX_SIZE, ResultFile, ResultManifest, Task};
 use wharf_model::wire::{ErrorCode, Problem, headers};
 
@@ -307,7 +308,7 @@ pub fn store_error(error: StoreError) -> ApiError {
             )
         }
         StoreError::Record { .. } | StoreError::Config(_) | StoreError::Store(_) => {
-            tracing::error!(error = %report(&error), "result store failure");
+            tracing::error!(error = %error_chain(&error), "result store failure");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::ResultStoreUnavailable,
@@ -315,18 +316,6 @@ pub fn store_error(error: StoreError) -> ApiError {
             )
         }
     }
-}
-
-/// The error with its causes, for the log.
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
