@@ -1,44 +1,20 @@
 //! The App controller against the real test cluster: what a user would check after
 //! creating, changing, pausing and deleting Apps.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Patch, PatchParams, PostParams};
-use kube::runtime::watcher;
-use kube::{Api, Client};
+use kube::Api;
+use kube::api::PostParams;
 use serde_json::json;
 use wharf_model::app::build::CONFIG_HASH_ANNOTATION;
-use wharf_model::app::{App, AppPhase};
+use wharf_model::app::{App, AppPhase, AppStatus};
 use wharf_model::conditions::is_true;
-use wharf_testenv::objects::{create_yaml, get};
-use wharf_testenv::operator::{install_wharf_crds, start_operator};
-use wharf_testenv::wait::{wait_deleted, wait_for, wait_for_all};
+use wharf_testenv::operator::{Fixture, install_wharf_crds};
 use wharf_testenv::with_temp_ns;
-
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn app_from_yaml(yaml: &str) -> App {
     serde_yaml::from_str(yaml).expect("the test's App YAML is valid")
-}
-
-async fn create(client: &Client, ns: &str, yaml: &str) -> App {
-    create_yaml(client, ns, yaml).await
-}
-
-/// Changes the App's spec with a JSON merge patch, as `kubectl patch --type merge`.
-async fn patch_spec(client: &Client, ns: &str, name: &str, spec: serde_json::Value) {
-    Api::<App>::namespaced(client.clone(), ns)
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "spec": spec })),
-        )
-        .await
-        .expect("patching the App");
 }
 
 fn ready_and_current(app: &App) -> bool {
@@ -46,34 +22,36 @@ fn ready_and_current(app: &App) -> bool {
     status.observed_generation == app.metadata.generation && is_true(&status.conditions, "Ready")
 }
 
-async fn wait_ready(client: &Client, ns: &str, name: &str) -> App {
-    wait_for(
-        &Api::<App>::namespaced(client.clone(), ns),
-        name,
-        "the App to be Ready at its current generation",
-        TIMEOUT,
-        ready_and_current,
-    )
-    .await
-    .unwrap()
+async fn wait_ready(fx: &Fixture, name: &str) -> App {
+    let what = "the App to be Ready at its current generation";
+    fx.wait_for(name, what, ready_and_current).await
+}
+
+/// Creates the App that `yaml` describes and waits until it is Ready.
+async fn create_ready(fx: &Fixture, yaml: &str) -> App {
+    let app: App = fx.create(yaml).await;
+    wait_ready(fx, app.metadata.name.as_deref().unwrap()).await
+}
+
+/// Merge-patches App `name`'s spec and waits until it is Ready at the new generation.
+async fn patch_ready(fx: &Fixture, name: &str, spec: serde_json::Value) -> App {
+    fx.patch_spec::<App>(name, spec).await;
+    wait_ready(fx, name).await
+}
+
+/// Whether App `app` has a status and `condition` holds for it.
+fn status_is(app: &App, condition: impl Fn(&AppStatus) -> bool) -> bool {
+    app.status.as_ref().is_some_and(condition)
 }
 
 async fn pods_of(
-    client: &Client,
-    ns: &str,
+    fx: &Fixture,
     app: &str,
     what: &str,
     condition: impl Fn(&[Pod]) -> bool,
 ) -> Vec<Pod> {
-    wait_for_all(
-        &Api::<Pod>::namespaced(client.clone(), ns),
-        watcher::Config::default().labels(&format!("wharf.dev/app={app}")),
-        what,
-        TIMEOUT,
-        condition,
-    )
-    .await
-    .unwrap()
+    fx.wait_for_all(&format!("wharf.dev/app={app}"), what, condition)
+        .await
 }
 
 fn running(pod: &Pod) -> bool {
@@ -88,11 +66,8 @@ fn image(pod: &Pod) -> String {
         .unwrap_or_default()
 }
 
-async fn template_hash(client: &Client, ns: &str, name: &str) -> String {
-    let deployment = Api::<Deployment>::namespaced(client.clone(), ns)
-        .get(name)
-        .await
-        .unwrap();
+async fn template_hash(fx: &Fixture, name: &str) -> String {
+    let deployment = fx.get::<Deployment>(name).await;
     deployment
         .spec
         .unwrap()
@@ -104,14 +79,21 @@ async fn template_hash(client: &Client, ns: &str, name: &str) -> String {
         .clone()
 }
 
-#[tokio::test]
-async fn an_app_becomes_ready_with_its_children_and_pods() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        create(
-            &client,
-            &ns,
-            r#"
+wharf_testenv::operator_tests!(
+    an_app_becomes_ready_with_its_children_and_pods,
+    an_image_update_rolls_out_new_pods,
+    env_changes_roll_the_pods_and_other_changes_do_not,
+    pausing_scales_to_zero_and_unpausing_restores_the_replicas,
+    deleting_an_app_removes_its_children,
+    a_generated_secret_stays_the_same_across_reconciles_and_updates,
+    a_missing_secret_is_reported_and_the_app_recovers_when_it_appears,
+    an_expiring_app_says_when_and_is_deleted_then,
+);
+
+async fn an_app_becomes_ready_with_its_children_and_pods(fx: Fixture) {
+    let app = create_ready(
+        &fx,
+        r#"
 metadata: {name: shop}
 spec:
   image: nginx:1.27
@@ -123,257 +105,209 @@ spec:
     - {name: SESSION_KEY, secret: {generate: {length: 24}}}
   files: [{path: /etc/shop/shop.conf, content: "listen 8080\n"}]
 "#,
-        )
-        .await;
-        let app = wait_ready(&client, &ns, "shop").await;
-        let status = app.status.unwrap();
-        assert_eq!(status.phase, Some(AppPhase::Running));
-        assert_eq!(status.ready_replicas, Some(2));
-        assert_eq!(status.urls, ["http://shop.example.com/"]);
+    )
+    .await;
+    let status = app.status.unwrap();
+    assert_eq!(status.phase, Some(AppPhase::Running));
+    assert_eq!(status.ready_replicas, Some(2));
+    assert_eq!(status.urls, ["http://shop.example.com/"]);
 
-        pods_of(&client, &ns, "shop", "2 Running pods of App shop", |pods| {
-            pods.iter().filter(|p| running(p)).count() == 2
+    pods_of(&fx, "shop", "2 Running pods of App shop", |pods| {
+        pods.iter().filter(|p| running(p)).count() == 2
+    })
+    .await;
+    let service = fx.get::<Service>("shop").await;
+    assert_eq!(service.spec.unwrap().ports.unwrap()[0].port, 8080);
+    let ingress = fx.get::<Ingress>("shop").await;
+    assert_eq!(
+        ingress.spec.unwrap().rules.unwrap()[0].host.as_deref(),
+        Some("shop.example.com")
+    );
+    let env = fx.get::<ConfigMap>("shop-env").await;
+    assert_eq!(env.data.unwrap()["MODE"], "production");
+    let secret = fx.get::<Secret>("shop-env").await;
+    assert_eq!(secret.data.unwrap()["SESSION_KEY"].0.len(), 24);
+    let files = fx.get::<ConfigMap>("shop-files").await;
+    assert_eq!(
+        files.data.unwrap().values().next().map(String::as_str),
+        Some("listen 8080\n")
+    );
+}
+
+async fn an_image_update_rolls_out_new_pods(fx: Fixture) {
+    create_ready(
+        &fx,
+        "{metadata: {name: web}, spec: {image: 'web:1', replicas: 2}}",
+    )
+    .await;
+    let app = patch_ready(&fx, "web", json!({ "image": "web:2" })).await;
+    assert_eq!(app.status.unwrap().updated_replicas, Some(2));
+    pods_of(&fx, "web", "2 Running pods, all of image web:2", |pods| {
+        let live: Vec<_> = pods.iter().filter(|p| running(p)).collect();
+        live.len() == 2 && live.iter().all(|p| image(p) == "web:2")
+    })
+    .await;
+}
+
+async fn env_changes_roll_the_pods_and_other_changes_do_not(fx: Fixture) {
+    create_ready(
+        &fx,
+        "{metadata: {name: api}, spec: {image: 'api:1', env: [{name: LEVEL, value: info}]}}",
+    )
+    .await;
+    let first = template_hash(&fx, "api").await;
+
+    patch_ready(&fx, "api", json!({ "replicas": 2 })).await;
+    assert_eq!(
+        template_hash(&fx, "api").await,
+        first,
+        "scaling keeps the pod template"
+    );
+
+    let env = json!({ "env": [{ "name": "LEVEL", "value": "debug" }] });
+    patch_ready(&fx, "api", env).await;
+    assert_ne!(
+        template_hash(&fx, "api").await,
+        first,
+        "an env change changes the pod template"
+    );
+    let env = fx.get::<ConfigMap>("api-env").await;
+    assert_eq!(env.data.unwrap()["LEVEL"], "debug");
+}
+
+async fn pausing_scales_to_zero_and_unpausing_restores_the_replicas(fx: Fixture) {
+    create_ready(
+        &fx,
+        "{metadata: {name: worker}, spec: {image: 'worker:1', replicas: 3}}",
+    )
+    .await;
+
+    fx.patch_spec::<App>("worker", json!({ "paused": true }))
+        .await;
+    let stopped = fx
+        .wait_for("worker", "the App to be Stopped", |app: &App| {
+            status_is(app, |s| s.phase == Some(AppPhase::Stopped))
         })
         .await;
-        let service = get::<Service>(&client, &ns, "shop").await;
-        assert_eq!(service.spec.unwrap().ports.unwrap()[0].port, 8080);
-        let ingress = get::<Ingress>(&client, &ns, "shop").await;
-        assert_eq!(
-            ingress.spec.unwrap().rules.unwrap()[0].host.as_deref(),
-            Some("shop.example.com")
-        );
-        let env = get::<ConfigMap>(&client, &ns, "shop-env").await;
-        assert_eq!(env.data.unwrap()["MODE"], "production");
-        let secret = get::<Secret>(&client, &ns, "shop-env").await;
-        assert_eq!(secret.data.unwrap()["SESSION_KEY"].0.len(), 24);
-        let files = get::<ConfigMap>(&client, &ns, "shop-files").await;
-        assert_eq!(
-            files.data.unwrap().values().next().map(String::as_str),
-            Some("listen 8080\n")
-        );
+    assert_eq!(
+        stopped.spec.replicas,
+        Some(3),
+        "the replica count is kept while paused"
+    );
+    pods_of(&fx, "worker", "no pods while paused", |pods| {
+        pods.iter().all(|p| !running(p))
     })
     .await;
+
+    let app = patch_ready(&fx, "worker", json!({ "paused": false })).await;
+    assert_eq!(app.status.unwrap().ready_replicas, Some(3));
 }
 
-#[tokio::test]
-async fn an_image_update_rolls_out_new_pods() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        create(
-            &client,
-            &ns,
-            "{metadata: {name: web}, spec: {image: 'web:1', replicas: 2}}",
-        )
-        .await;
-        wait_ready(&client, &ns, "web").await;
-        patch_spec(&client, &ns, "web", json!({ "image": "web:2" })).await;
-        let app = wait_ready(&client, &ns, "web").await;
-        assert_eq!(app.status.unwrap().updated_replicas, Some(2));
-        pods_of(
-            &client,
-            &ns,
-            "web",
-            "2 Running pods, all of image web:2",
-            |pods| {
-                let live: Vec<_> = pods.iter().filter(|p| running(p)).collect();
-                live.len() == 2 && live.iter().all(|p| image(p) == "web:2")
-            },
-        )
-        .await;
-    })
+async fn deleting_an_app_removes_its_children(fx: Fixture) {
+    create_ready(
+        &fx,
+        "{metadata: {name: gone}, spec: {image: 'gone:1', ports: [{name: http, port: 80}], env: [{name: A, value: b}]}}",
+    )
     .await;
-}
-
-#[tokio::test]
-async fn env_changes_roll_the_pods_and_other_changes_do_not() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        create(
-            &client,
-            &ns,
-            "{metadata: {name: api}, spec: {image: 'api:1', env: [{name: LEVEL, value: info}]}}",
-        )
-        .await;
-        wait_ready(&client, &ns, "api").await;
-        let first = template_hash(&client, &ns, "api").await;
-
-        patch_spec(&client, &ns, "api", json!({ "replicas": 2 })).await;
-        wait_ready(&client, &ns, "api").await;
-        assert_eq!(
-            template_hash(&client, &ns, "api").await,
-            first,
-            "scaling keeps the pod template"
-        );
-
-        patch_spec(
-            &client,
-            &ns,
-            "api",
-            json!({ "env": [{ "name": "LEVEL", "value": "debug" }] }),
-        )
-        .await;
-        wait_ready(&client, &ns, "api").await;
-        assert_ne!(
-            template_hash(&client, &ns, "api").await,
-            first,
-            "an env change changes the pod template"
-        );
-        let env = get::<ConfigMap>(&client, &ns, "api-env").await;
-        assert_eq!(env.data.unwrap()["LEVEL"], "debug");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn pausing_scales_to_zero_and_unpausing_restores_the_replicas() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        create(
-            &client,
-            &ns,
-            "{metadata: {name: worker}, spec: {image: 'worker:1', replicas: 3}}",
-        )
-        .await;
-        wait_ready(&client, &ns, "worker").await;
-
-        patch_spec(&client, &ns, "worker", json!({ "paused": true })).await;
-        let apps = Api::<App>::namespaced(client.clone(), &ns);
-        let stopped = wait_for(&apps, "worker", "the App to be Stopped", TIMEOUT, |app| {
-            app.status.as_ref().and_then(|s| s.phase) == Some(AppPhase::Stopped)
-        })
+    fx.api::<App>()
+        .delete("gone", &Default::default())
         .await
         .unwrap();
-        assert_eq!(
-            stopped.spec.replicas,
-            Some(3),
-            "the replica count is kept while paused"
-        );
-        pods_of(&client, &ns, "worker", "no pods while paused", |pods| {
-            pods.iter().all(|p| !running(p))
+    fx.wait_deleted::<Deployment>("gone").await;
+    fx.wait_deleted::<Service>("gone").await;
+    fx.wait_deleted::<ConfigMap>("gone-env").await;
+}
+
+async fn a_generated_secret_stays_the_same_across_reconciles_and_updates(fx: Fixture) {
+    create_ready(
+        &fx,
+        "{metadata: {name: db}, spec: {image: 'db:1', env: [{name: PASSWORD, secret: {generate: {length: 40, charset: Hex}}}]}}",
+    )
+    .await;
+    let password = |s: Secret| s.data.unwrap()["PASSWORD"].0.clone();
+    let first = password(fx.get::<Secret>("db-env").await);
+    assert_eq!(first.len(), 40);
+
+    patch_ready(
+        &fx,
+        "db",
+        json!({ "image": "db:2", "env": [
+        { "name": "PASSWORD", "secret": { "generate": { "length": 40, "charset": "Hex" } } },
+        { "name": "DSN", "value": "postgres://app:${PASSWORD}@db" }
+    ] }),
+    )
+    .await;
+    let secret = fx.get::<Secret>("db-env").await;
+    let data = secret.data.clone().unwrap();
+    assert_eq!(
+        data["PASSWORD"].0, first,
+        "the generated value survives an update"
+    );
+    let dsn = String::from_utf8(data["DSN"].0.clone()).unwrap();
+    assert_eq!(
+        dsn,
+        format!(
+            "postgres://app:{}@db",
+            String::from_utf8(first.clone()).unwrap()
+        )
+    );
+    let env = fx.api::<ConfigMap>().get_opt("db-env").await.unwrap();
+    assert!(
+        env.is_none(),
+        "a value built from a secret never lands in a ConfigMap"
+    );
+}
+
+async fn a_missing_secret_is_reported_and_the_app_recovers_when_it_appears(fx: Fixture) {
+    fx.create::<App>(
+        "{metadata: {name: needy}, spec: {image: 'needy:1', env: [{name: TOKEN, secretRef: {name: api-token, key: token}}]}}",
+    )
+    .await;
+    let missing = |app: &App| {
+        status_is(app, |s| {
+            let ready = s.conditions.iter().find(|c| c.type_ == "Ready");
+            ready.is_some_and(|c| c.reason == "MissingReference")
         })
+    };
+    let failed = fx
+        .wait_for("needy", "the App to report the missing Secret", missing)
         .await;
+    let ready = failed
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .clone();
+    assert!(
+        ready.message.contains("Secret api-token"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(failed.status.unwrap().phase, Some(AppPhase::Failed));
 
-        patch_spec(&client, &ns, "worker", json!({ "paused": false })).await;
-        let app = wait_ready(&client, &ns, "worker").await;
-        assert_eq!(app.status.unwrap().ready_replicas, Some(3));
-    })
-    .await;
+    fx.create_secret("api-token", &[("token", "t0k3n")]).await;
+    wait_ready(&fx, "needy").await;
 }
 
-#[tokio::test]
-async fn deleting_an_app_removes_its_children() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        create(
-            &client,
-            &ns,
-            "{metadata: {name: gone}, spec: {image: 'gone:1', ports: [{name: http, port: 80}], env: [{name: A, value: b}]}}",
-        )
+async fn an_expiring_app_says_when_and_is_deleted_then(fx: Fixture) {
+    let created: App = fx
+        .create("{metadata: {name: preview}, spec: {image: 'pr:42', expiresAfter: 8s}}")
         .await;
-        wait_ready(&client, &ns, "gone").await;
-        Api::<App>::namespaced(client.clone(), &ns)
-            .delete("gone", &Default::default())
-            .await
-            .unwrap();
-        wait_deleted(&Api::<Deployment>::namespaced(client.clone(), &ns), "gone", TIMEOUT).await.unwrap();
-        wait_deleted(&Api::<Service>::namespaced(client.clone(), &ns), "gone", TIMEOUT).await.unwrap();
-        wait_deleted(&Api::<ConfigMap>::namespaced(client.clone(), &ns), "gone-env", TIMEOUT).await.unwrap();
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_generated_secret_stays_the_same_across_reconciles_and_updates() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        create(
-            &client,
-            &ns,
-            "{metadata: {name: db}, spec: {image: 'db:1', env: [{name: PASSWORD, secret: {generate: {length: 40, charset: Hex}}}]}}",
-        )
-        .await;
-        wait_ready(&client, &ns, "db").await;
-        let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
-        let password = |s: Secret| s.data.unwrap()["PASSWORD"].0.clone();
-        let first = password(secrets.get("db-env").await.unwrap());
-        assert_eq!(first.len(), 40);
-
-        patch_spec(&client, &ns, "db", json!({ "image": "db:2", "env": [
-            { "name": "PASSWORD", "secret": { "generate": { "length": 40, "charset": "Hex" } } },
-            { "name": "DSN", "value": "postgres://app:${PASSWORD}@db" }
-        ] }))
-        .await;
-        wait_ready(&client, &ns, "db").await;
-        let secret = secrets.get("db-env").await.unwrap();
-        let data = secret.data.clone().unwrap();
-        assert_eq!(data["PASSWORD"].0, first, "the generated value survives an update");
-        let dsn = String::from_utf8(data["DSN"].0.clone()).unwrap();
-        assert_eq!(dsn, format!("postgres://app:{}@db", String::from_utf8(first.clone()).unwrap()));
-        let env = Api::<ConfigMap>::namespaced(client.clone(), &ns).get_opt("db-env").await.unwrap();
-        assert!(env.is_none(), "a value built from a secret never lands in a ConfigMap");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_missing_secret_is_reported_and_the_app_recovers_when_it_appears() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        create(
-            &client,
-            &ns,
-            "{metadata: {name: needy}, spec: {image: 'needy:1', env: [{name: TOKEN, secretRef: {name: api-token, key: token}}]}}",
-        )
-        .await;
-        let apps = Api::<App>::namespaced(client.clone(), &ns);
-        let failed = wait_for(&apps, "needy", "the App to report the missing Secret", TIMEOUT, |app| {
-            app.status.as_ref().is_some_and(|s| {
-                s.conditions.iter().any(|c| c.type_ == "Ready" && c.reason == "MissingReference")
-            })
-        })
-        .await
-        .unwrap();
-        let ready = failed.status.as_ref().unwrap().conditions.iter().find(|c| c.type_ == "Ready").unwrap().clone();
-        assert!(ready.message.contains("Secret api-token"), "{}", ready.message);
-        assert_eq!(failed.status.unwrap().phase, Some(AppPhase::Failed));
-
-        let secret = Secret {
-            metadata: kube::api::ObjectMeta { name: Some("api-token".into()), ..Default::default() },
-            string_data: Some(BTreeMap::from([("token".into(), "t0k3n".into())])),
-            ..Default::default()
-        };
-        Api::<Secret>::namespaced(client.clone(), &ns).create(&PostParams::default(), &secret).await.unwrap();
-        wait_ready(&client, &ns, "needy").await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn an_expiring_app_says_when_and_is_deleted_then() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        let created = create(
-            &client,
-            &ns,
-            "{metadata: {name: preview}, spec: {image: 'pr:42', expiresAfter: 8s}}",
-        )
-        .await;
-        let apps = Api::<App>::namespaced(client.clone(), &ns);
-        let seen = wait_for(
-            &apps,
+    let says_when = |app: &App| status_is(app, |s| s.expires_at.is_some());
+    let seen = fx
+        .wait_for(
             "preview",
             "the App's status to say when it expires",
-            TIMEOUT,
-            |app| app.status.as_ref().is_some_and(|s| s.expires_at.is_some()),
+            says_when,
         )
-        .await
-        .unwrap();
-        let created_at = created.metadata.creation_timestamp.unwrap().0;
-        let expires_at = seen.status.unwrap().expires_at.unwrap().0;
-        assert_eq!(expires_at.duration_since(created_at).as_secs(), 8);
-        wait_deleted(&apps, "preview", TIMEOUT).await.unwrap();
-    })
-    .await;
+        .await;
+    let created_at = created.metadata.creation_timestamp.unwrap().0;
+    let expires_at = seen.status.unwrap().expires_at.unwrap().0;
+    assert_eq!(expires_at.duration_since(created_at).as_secs(), 8);
+    fx.wait_deleted::<App>("preview").await;
 }
 
 #[tokio::test]

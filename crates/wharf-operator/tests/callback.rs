@@ -14,8 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use wharf_model::task::{ResultFile, Task, TaskPhase, TaskSpec, TaskStatus};
+use wharf_model::task::{ResultFile, Task};
 use wharf_operator::task::callback::{
     AttemptOutcome, CallbackPolicy, DEFAULT_TOLERANCE, Next, attempt, next, payload, verify,
 };
@@ -125,24 +124,29 @@ fn allow_loopback() -> CallbackPolicy {
     }
 }
 
+/// Task `team-a/train`, succeeded after one attempt with one result file.
 fn finished_task() -> Task {
-    let mut task = Task::new("train", TaskSpec::default());
-    task.metadata.namespace = Some("team-a".into());
+    let mut task: Task = serde_yaml::from_str(
+        r#"
+metadata: {name: train, namespace: team-a}
+spec: {image: trainer:1}
+status:
+  phase: Succeeded
+  reason: Completed
+  exitCode: 0
+  attempts: 1
+  startTime: "2025-03-01T08:00:00Z"
+  completionTime: "2025-03-01T08:02:30Z"
+"#,
+    )
+    .expect("the test's Task YAML is valid");
     task.metadata.uid = Some(UID.into());
-    task.status = Some(TaskStatus {
-        phase: Some(TaskPhase::Succeeded),
-        reason: Some("Completed".into()),
-        exit_code: Some(0),
-        attempts: Some(1),
-        start_time: Some(Time("2025-03-01T08:00:00Z".parse().unwrap())),
-        completion_time: Some(Time("2025-03-01T08:02:30Z".parse().unwrap())),
-        results: Some(vec![ResultFile {
-            name: "out/model.bin".into(),
-            size: 7,
-            sha256: "0".repeat(64),
-        }]),
-        ..TaskStatus::default()
-    });
+    let status = task.status.as_mut().unwrap();
+    status.results = Some(vec![ResultFile {
+        name: "out/model.bin".into(),
+        size: 7,
+        sha256: "0".repeat(64),
+    }]);
     task
 }
 

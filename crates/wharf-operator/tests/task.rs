@@ -12,55 +12,55 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kube::{Api, Client};
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use kube::api::ListParams;
 use serde_json::json;
 use wharf_model::conditions::is_true;
 use wharf_model::task::{CallbackState, CallbackStatus, Task, TaskPhase, TaskStatus};
+use wharf_operator::OperatorConfig;
 use wharf_operator::task::callback::{
     CallbackPolicy, DEFAULT_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify,
 };
-use wharf_testenv::objects::create_yaml;
-use wharf_testenv::operator::{start_operator, start_operator_with};
-use wharf_testenv::wait::{eventually, wait_deleted, wait_for};
-use wharf_testenv::with_temp_ns;
-
-const TIMEOUT: Duration = Duration::from_secs(90);
-
-async fn submit(client: &Client, ns: &str, yaml: &str) -> Task {
-    create_yaml(client, ns, yaml).await
-}
+use wharf_testenv::operator::{FIXTURE_TIMEOUT, Fixture, with_operator_configured};
+use wharf_testenv::wait::eventually;
 
 /// Waits until `status` holds for Task `name`'s status (`what` says it in words).
 async fn wait_status(
-    client: &Client,
-    ns: &str,
+    fx: &Fixture,
     name: &str,
     what: &str,
     status: impl Fn(&TaskStatus) -> bool,
 ) -> Task {
-    let tasks = Api::<Task>::namespaced(client.clone(), ns);
-    wait_for(&tasks, name, what, TIMEOUT, |t: &Task| {
+    fx.wait_for(name, what, |t: &Task| {
         t.status.as_ref().is_some_and(&status)
     })
     .await
-    .unwrap_or_else(|e| panic!("{}", e.report()))
 }
 
-async fn wait_phase(client: &Client, ns: &str, name: &str, phase: TaskPhase) -> Task {
+async fn wait_phase(fx: &Fixture, name: &str, phase: TaskPhase) -> Task {
     let what = format!("the Task to be {phase}");
-    wait_status(client, ns, name, &what, |s| s.phase == Some(phase)).await
+    wait_status(fx, name, &what, |s| s.phase == Some(phase)).await
 }
 
-#[tokio::test]
-async fn a_task_runs_as_a_job_and_succeeds_and_its_collector_identity_is_revoked() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        submit(
-            &client,
-            &ns,
-            r#"
+/// Submits the Task that `yaml` describes and waits until it is in `phase`.
+async fn submit_until(fx: &Fixture, yaml: &str, phase: TaskPhase) -> Task {
+    let task: Task = fx.create(yaml).await;
+    wait_phase(fx, task.metadata.name.as_deref().unwrap(), phase).await
+}
+
+wharf_testenv::operator_tests!(
+    a_task_runs_as_a_job_and_succeeds_and_its_collector_identity_is_revoked,
+    a_failing_task_is_retried_and_reports_its_exit_code,
+    a_task_past_its_timeout_fails_with_deadline_exceeded,
+    a_cancelled_task_stops_its_pods,
+    a_missing_reference_keeps_the_task_pending_until_it_exists,
+    ttl_after_finished_deletes_the_task,
+    a_callback_to_loopback_is_refused_unless_allowed,
+);
+
+async fn a_task_runs_as_a_job_and_succeeds_and_its_collector_identity_is_revoked(fx: Fixture) {
+    fx.create::<Task>(
+        r#"
 metadata:
   name: render
   annotations: {wharf.dev/sim-run-for: "3s"}
@@ -72,228 +72,144 @@ spec:
   timeout: 10m
   results: {maxSize: 64Mi}
 "#,
-        )
+    )
+    .await;
+
+    let job = fx
+        .wait_for("render", "the Task's Job", |_: &Job| true)
         .await;
-
-        let job = wait_for(
-            &Api::<Job>::namespaced(client.clone(), &ns),
-            "render",
-            "the Task's Job",
-            TIMEOUT,
-            |_: &Job| true,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-        let spec = job.spec.clone().unwrap();
-        assert_eq!(spec.backoff_limit, Some(2));
-        assert_eq!(spec.active_deadline_seconds, Some(600));
-        let pod = spec.template.spec.unwrap();
-        assert_eq!(pod.init_containers.unwrap()[0].name, "wharf-collect");
-        let accounts = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
-        assert!(
-            accounts
-                .get_opt("wharf-task-render")
-                .await
-                .unwrap()
-                .is_some(),
-            "the collector's ServiceAccount exists while the Task runs"
-        );
-
-        wait_phase(&client, &ns, "render", TaskPhase::Running).await;
-        let task = wait_phase(&client, &ns, "render", TaskPhase::Succeeded).await;
-        let status = task.status.unwrap();
-        assert_eq!(status.attempts, Some(1));
-        assert_eq!(status.exit_code, Some(0));
-        assert_eq!(status.job_name.as_deref(), Some("render"));
-        assert!(status.start_time.is_some() && status.completion_time.is_some());
-        assert!(status.duration.is_some());
-        assert!(is_true(&status.conditions, "Complete"), "{status:?}");
-
-        wait_deleted(&accounts, "wharf-task-render", TIMEOUT)
+    let spec = job.spec.clone().unwrap();
+    assert_eq!(spec.backoff_limit, Some(2));
+    assert_eq!(spec.active_deadline_seconds, Some(600));
+    let pod = spec.template.spec.unwrap();
+    assert_eq!(pod.init_containers.unwrap()[0].name, "wharf-collect");
+    assert!(
+        fx.api::<ServiceAccount>()
+            .get_opt("wharf-task-render")
             .await
-            .unwrap_or_else(|e| panic!("{}", e.report()));
-    })
-    .await;
+            .unwrap()
+            .is_some(),
+        "the collector's ServiceAccount exists while the Task runs"
+    );
+
+    wait_phase(&fx, "render", TaskPhase::Running).await;
+    let task = wait_phase(&fx, "render", TaskPhase::Succeeded).await;
+    let status = task.status.unwrap();
+    assert_eq!(status.attempts, Some(1));
+    assert_eq!(status.exit_code, Some(0));
+    assert_eq!(status.job_name.as_deref(), Some("render"));
+    assert!(status.start_time.is_some() && status.completion_time.is_some());
+    assert!(status.duration.is_some());
+    assert!(is_true(&status.conditions, "Complete"), "{status:?}");
+
+    fx.wait_deleted::<ServiceAccount>("wharf-task-render").await;
 }
 
-#[tokio::test]
-async fn a_failing_task_is_retried_and_reports_its_exit_code() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        submit(
-            &client,
-            &ns,
-            r#"
-metadata:
-  name: flaky
-  annotations: {wharf.dev/sim-exit-code: "3"}
-spec:
-  image: busybox
-  retries: 1
-"#,
-        )
-        .await;
-        let task = wait_phase(&client, &ns, "flaky", TaskPhase::Failed).await;
-        let status = task.status.unwrap();
-        assert_eq!(status.attempts, Some(2), "one attempt and one retry");
-        assert_eq!(status.exit_code, Some(3));
-        assert_eq!(status.reason.as_deref(), Some("BackoffLimitExceeded"));
-        assert!(
-            status.message.unwrap().contains("exited with code 3"),
-            "the message names the exit code"
-        );
-    })
-    .await;
+async fn a_failing_task_is_retried_and_reports_its_exit_code(fx: Fixture) {
+    let exits_3 = "annotations: {wharf.dev/sim-exit-code: '3'}";
+    let yaml =
+        format!("{{metadata: {{name: flaky, {exits_3}}}, spec: {{image: busybox, retries: 1}}}}");
+    let task = submit_until(&fx, &yaml, TaskPhase::Failed).await;
+    let status = task.status.unwrap();
+    assert_eq!(status.attempts, Some(2), "one attempt and one retry");
+    assert_eq!(status.exit_code, Some(3));
+    assert_eq!(status.reason.as_deref(), Some("BackoffLimitExceeded"));
+    assert!(
+        status.message.unwrap().contains("exited with code 3"),
+        "the message names the exit code"
+    );
 }
 
-#[tokio::test]
-async fn a_task_past_its_timeout_fails_with_deadline_exceeded() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        submit(
-            &client,
-            &ns,
-            r#"
-metadata:
-  name: slow
-  annotations: {wharf.dev/sim-run-for: "5m"}
-spec:
-  image: busybox
-  timeout: 3s
-"#,
-        )
-        .await;
-        let task = wait_phase(&client, &ns, "slow", TaskPhase::Failed).await;
-        assert_eq!(
-            task.status.unwrap().reason.as_deref(),
-            Some("DeadlineExceeded")
-        );
-    })
-    .await;
+async fn a_task_past_its_timeout_fails_with_deadline_exceeded(fx: Fixture) {
+    let runs_5m = "annotations: {wharf.dev/sim-run-for: 5m}";
+    let yaml =
+        format!("{{metadata: {{name: slow, {runs_5m}}}, spec: {{image: busybox, timeout: 3s}}}}");
+    let timed_out = submit_until(&fx, &yaml, TaskPhase::Failed).await;
+    assert_eq!(
+        timed_out.status.unwrap().reason.as_deref(),
+        Some("DeadlineExceeded")
+    );
 }
 
-#[tokio::test]
-async fn a_cancelled_task_stops_its_pods() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        submit(
-            &client,
-            &ns,
-            r#"
+async fn a_cancelled_task_stops_its_pods(fx: Fixture) {
+    submit_until(
+        &fx,
+        r#"
 metadata:
   name: endless
   annotations: {wharf.dev/sim-run-for: "10m"}
 spec:
   image: busybox
 "#,
-        )
-        .await;
-        wait_phase(&client, &ns, "endless", TaskPhase::Running).await;
-        Api::<Task>::namespaced(client.clone(), &ns)
-            .patch(
-                "endless",
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": {"cancelled": true}})),
-            )
-            .await
-            .expect("cancelling");
-        let task = wait_phase(&client, &ns, "endless", TaskPhase::Cancelled).await;
-        assert!(task.status.unwrap().completion_time.is_some());
-
-        let pods = Api::<Pod>::namespaced(client.clone(), &ns);
-        eventually(
-            "the Task's pods to be gone",
-            TIMEOUT,
-            Duration::from_millis(500),
-            || {
-                let pods = pods.clone();
-                async move {
-                    let list = pods
-                        .list(&ListParams::default().labels("wharf.dev/task=endless"))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if list.items.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(format!("{} pods left", list.items.len()))
-                    }
-                }
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-
-        // A cancelled Task cannot be resumed: the API server refuses it.
-        let resumed = Api::<Task>::namespaced(client.clone(), &ns)
-            .patch(
-                "endless",
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": {"cancelled": false}})),
-            )
-            .await;
-        assert!(resumed.is_err(), "un-cancelling must be refused");
-    })
+        TaskPhase::Running,
+    )
     .await;
+    fx.patch_spec::<Task>("endless", json!({"cancelled": true}))
+        .await;
+    let task = wait_phase(&fx, "endless", TaskPhase::Cancelled).await;
+    assert!(task.status.unwrap().completion_time.is_some());
+
+    let pods = fx.api::<Pod>();
+    eventually(
+        "the Task's pods to be gone",
+        FIXTURE_TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            let pods = pods.clone();
+            async move {
+                let list = pods
+                    .list(&ListParams::default().labels("wharf.dev/task=endless"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if list.items.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("{} pods left", list.items.len()))
+                }
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.report()));
+
+    // A cancelled Task cannot be resumed: the API server refuses it.
+    let resumed = fx
+        .try_patch_spec::<Task>("endless", json!({"cancelled": false}))
+        .await;
+    assert!(resumed.is_err(), "un-cancelling must be refused");
 }
 
-#[tokio::test]
-async fn a_missing_reference_keeps_the_task_pending_until_it_exists() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        submit(
-            &client,
-            &ns,
-            r#"
+async fn a_missing_reference_keeps_the_task_pending_until_it_exists(fx: Fixture) {
+    fx.create::<Task>(
+        r#"
 metadata: {name: needs-db}
 spec:
   image: busybox
   env: [{name: DB_URL, secretRef: {name: db, key: url}}]
 "#,
-        )
-        .await;
-        let what = "the Task to report the missing Secret";
-        let task = wait_status(&client, &ns, "needs-db", what, |s| {
-            s.reason.as_deref() == Some("MissingReference")
-        })
-        .await;
-        let status = task.status.unwrap();
-        assert_eq!(status.phase, Some(TaskPhase::Pending));
-        assert!(status.message.unwrap().contains("Secret db"));
-
-        let secret: Secret = serde_json::from_value(json!({
-            "metadata": {"name": "db"},
-            "stringData": {"url": "postgres://db"}
-        }))
-        .unwrap();
-        Api::<Secret>::namespaced(client.clone(), &ns)
-            .create(&PostParams::default(), &secret)
-            .await
-            .unwrap();
-        wait_phase(&client, &ns, "needs-db", TaskPhase::Succeeded).await;
+    )
+    .await;
+    let what = "the Task to report the missing Secret";
+    let task = wait_status(&fx, "needs-db", what, |s| {
+        s.reason.as_deref() == Some("MissingReference")
     })
     .await;
+    let status = task.status.unwrap();
+    assert_eq!(status.phase, Some(TaskPhase::Pending));
+    assert!(status.message.unwrap().contains("Secret db"));
+
+    fx.create_secret("db", &[("url", "postgres://db")]).await;
+    wait_phase(&fx, "needs-db", TaskPhase::Succeeded).await;
 }
 
-#[tokio::test]
-async fn ttl_after_finished_deletes_the_task() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        submit(
-            &client,
-            &ns,
-            "metadata: {name: brief}\nspec: {image: busybox, ttlAfterFinished: 2s}",
-        )
-        .await;
-        wait_phase(&client, &ns, "brief", TaskPhase::Succeeded).await;
-        wait_deleted(
-            &Api::<Task>::namespaced(client.clone(), &ns),
-            "brief",
-            TIMEOUT,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
-    })
+async fn ttl_after_finished_deletes_the_task(fx: Fixture) {
+    submit_until(
+        &fx,
+        "metadata: {name: brief}\nspec: {image: busybox, ttlAfterFinished: 2s}",
+        TaskPhase::Succeeded,
+    )
     .await;
+    fx.wait_deleted::<Task>("brief").await;
 }
 
 /// An HTTP receiver on 127.0.0.1 that answers the statuses it is given, then 200,
@@ -330,27 +246,10 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
 
 const KEY: &str = "the-receivers-shared-key";
 
-async fn callback_secret(client: &Client, ns: &str) {
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "hook-key"},
-        "stringData": {"key": KEY}
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
-}
-
 /// Waits until Task `name`'s callback is in `state`, and returns its callback status.
-async fn wait_callback(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    state: CallbackState,
-) -> CallbackStatus {
+async fn wait_callback(fx: &Fixture, name: &str, state: CallbackState) -> CallbackStatus {
     let what = format!("the callback to be {state:?}");
-    let task = wait_status(client, ns, name, &what, |s| {
+    let task = wait_status(fx, name, &what, |s| {
         s.callback.as_ref().is_some_and(|c| c.state == state)
     })
     .await;
@@ -359,25 +258,22 @@ async fn wait_callback(
 
 #[tokio::test]
 async fn a_finished_task_calls_back_signed_and_retries_after_a_500() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator_with(&client, &ns, |config| {
-            config.callback_policy = CallbackPolicy {
-                allow: vec!["127.0.0.0/8".parse().unwrap()],
-                ..CallbackPolicy::default()
-            };
-        })
-        .await;
-        callback_secret(&client, &ns).await;
+    let allow_loopback = |config: &mut OperatorConfig| {
+        config.callback_policy = CallbackPolicy {
+            allow: vec!["127.0.0.0/8".parse().unwrap()],
+            ..CallbackPolicy::default()
+        };
+    };
+    with_operator_configured(allow_loopback, |fx| async move {
+        fx.create_secret("hook-key", &[("key", KEY)]).await;
         let (receiver, url) = Receiver::start(&[500]).await;
-        submit(
-            &client,
-            &ns,
+        fx.create::<Task>(
             &format!(
                 "metadata: {{name: notify}}\nspec: {{image: busybox, callback: {{url: '{url}', secretRef: {{name: hook-key}}}}}}"
             ),
         )
         .await;
-        let callback = wait_callback(&client, &ns, "notify", CallbackState::Delivered).await;
+        let callback = wait_callback(&fx, "notify", CallbackState::Delivered).await;
         assert_eq!(callback.attempts, 2, "the 500 was retried once");
         assert_eq!(callback.history[0].status_code, Some(500));
         assert_eq!(callback.history[1].status_code, Some(200));
@@ -386,28 +282,15 @@ async fn a_finished_task_calls_back_signed_and_retries_after_a_500() {
         assert_eq!(received.len(), 2);
         let (headers, body) = &received[1];
         let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+        let signed_with = |key: &[u8]| {
+            let (timestamp, signature) = (header(TIMESTAMP_HEADER), header(SIGNATURE_HEADER));
+            verify(key, &timestamp, body, &signature, SystemTime::now(), DEFAULT_TOLERANCE)
+        };
         assert!(
-            verify(
-                KEY.as_bytes(),
-                &header(TIMESTAMP_HEADER),
-                body,
-                &header(SIGNATURE_HEADER),
-                SystemTime::now(),
-                DEFAULT_TOLERANCE,
-            ),
+            signed_with(KEY.as_bytes()),
             "the signature verifies with the shared key"
         );
-        assert!(
-            !verify(
-                b"another key",
-                &header(TIMESTAMP_HEADER),
-                body,
-                &header(SIGNATURE_HEADER),
-                SystemTime::now(),
-                DEFAULT_TOLERANCE,
-            ),
-            "and not with another key"
-        );
+        assert!(!signed_with(b"another key"), "and not with another key");
         let document: serde_json::Value = serde_json::from_slice(body).unwrap();
         assert_eq!(document["phase"], "Succeeded");
         assert_eq!(document["task"]["name"], "notify");
@@ -415,27 +298,18 @@ async fn a_finished_task_calls_back_signed_and_retries_after_a_500() {
     .await;
 }
 
-#[tokio::test]
-async fn a_callback_to_loopback_is_refused_unless_allowed() {
-    with_temp_ns(|client, ns| async move {
-        let _operator = start_operator(&client, &ns).await;
-        let (receiver, url) = Receiver::start(&[]).await;
-        submit(
-            &client,
-            &ns,
-            &format!(
-                "metadata: {{name: sneaky}}\nspec: {{image: busybox, callback: {{url: '{url}'}}}}"
-            ),
-        )
-        .await;
-        let callback = wait_callback(&client, &ns, "sneaky", CallbackState::Failed).await;
-        assert_eq!(callback.attempts, 1, "a refused address is not retried");
-        let error = callback.history[0].error.clone().unwrap();
-        assert!(error.contains("loopback"), "{error}");
-        assert!(
-            receiver.received().is_empty(),
-            "no request reached the receiver"
-        );
-    })
+async fn a_callback_to_loopback_is_refused_unless_allowed(fx: Fixture) {
+    let (receiver, url) = Receiver::start(&[]).await;
+    fx.create::<Task>(&format!(
+        "metadata: {{name: sneaky}}\nspec: {{image: busybox, callback: {{url: '{url}'}}}}"
+    ))
     .await;
+    let callback = wait_callback(&fx, "sneaky", CallbackState::Failed).await;
+    assert_eq!(callback.attempts, 1, "a refused address is not retried");
+    let error = callback.history[0].error.clone().unwrap();
+    assert!(error.contains("loopback"), "{error}");
+    assert!(
+        receiver.received().is_empty(),
+        "no request reached the receiver"
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use rand::Rng;
 
@@ -56,18 +56,12 @@ where
 async fn create_namespace(client: &Client) -> Result<String, TestEnvError> {
     let suffix: u32 = rand::rng().random();
     let name = format!("wharf-test-{suffix:08x}");
-    let namespace = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            labels: Some(BTreeMap::from([(
-                TEST_NAMESPACE_LABEL.to_owned(),
-                "true".to_owned(),
-            )])),
-            ..ObjectMeta::default()
-        },
-        ..Namespace::default()
-    };
-    Api::<Namespace>::all(client.clone())
+    let labels = BTreeMap::from([(TEST_NAMESPACE_LABEL.to_owned(), "true".to_owned())]);
+    let mut namespace = Namespace::default();
+    namespace.metadata.name = Some(name.clone());
+    namespace.metadata.labels = Some(labels);
+    let namespaces = Api::<Namespace>::all(client.clone());
+    namespaces
         .create(&PostParams::default(), &namespace)
         .await?;
     let accounts = Api::<ServiceAccount>::namespaced(client.clone(), &name);
@@ -80,4 +74,31 @@ async fn create_namespace(client: &Client) -> Result<String, TestEnvError> {
     )
     .await?;
     Ok(name)
+}
+
+/// Declares one `#[tokio::test]` per named `async fn(Client, String)` in scope, each
+/// run by [`with_temp_ns`] with a client and a fresh namespace:
+///
+/// ```ignore
+/// wharf_testenv::temp_ns_tests!(apps_are_listed);
+///
+/// async fn apps_are_listed(client: kube::Client, ns: String) {
+///     // …
+/// }
+/// ```
+///
+/// The tests are named `temp_ns_tests::<name>`, so `cargo test apps_are_listed`
+/// still finds them.
+#[macro_export]
+macro_rules! temp_ns_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod temp_ns_tests {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::with_temp_ns(super::$name).await;
+                }
+            )+
+        }
+    };
 }

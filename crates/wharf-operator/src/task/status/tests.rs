@@ -5,8 +5,9 @@ use k8s_openapi::api::core::v1::{
     ContainerState, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, Pod,
     PodStatus,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
+
 use wharf_model::task::{Task, TaskPhase, TaskStatus};
 
 use super::{Observed, compute};
@@ -44,6 +45,21 @@ fn condition(type_: &str, reason: &str) -> JobCondition {
         last_transition_time: Some(Time(at(95))),
         ..Default::default()
     }
+}
+
+/// A Job that ended with condition `type_` for `reason` after `failed` failed pods.
+fn ended_job(type_: &str, reason: &str, failed: i32) -> Job {
+    job(JobStatus {
+        failed: Some(failed),
+        conditions: Some(vec![condition(type_, reason)]),
+        ..Default::default()
+    })
+}
+
+/// The condition of `type_` in `status`; the test fails without one.
+fn condition_of<'a>(status: &'a TaskStatus, type_: &str) -> &'a Condition {
+    let found = status.conditions.iter().find(|c| c.type_ == type_);
+    found.unwrap_or_else(|| panic!("no {type_} condition in {status:?}"))
 }
 
 fn pod(phase: &str, state: ContainerState) -> Pod {
@@ -98,21 +114,12 @@ fn a_complete_job_is_a_succeeded_task_with_times_and_attempts() {
     assert_eq!(status.exit_code, Some(0));
     assert_eq!(status.duration.as_deref(), Some("1m35s"));
     assert_eq!(status.completion_time, Some(Time(at(95))));
-    let complete = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Complete")
-        .unwrap();
-    assert_eq!(complete.status, "True");
+    assert_eq!(condition_of(&status, "Complete").status, "True");
 }
 
 #[test]
 fn a_failed_job_reports_the_containers_reason_and_exit_code() {
-    let job = job(JobStatus {
-        failed: Some(3),
-        conditions: Some(vec![condition("Failed", "BackoffLimitExceeded")]),
-        ..Default::default()
-    });
+    let job = ended_job("Failed", "BackoffLimitExceeded", 3);
     let oom = pod("Failed", terminated(137, "OOMKilled"));
     let status = status_of(&task(), &job, &[&oom]);
     assert_eq!(status.phase, Some(TaskPhase::Failed));
@@ -128,11 +135,7 @@ fn a_failed_job_reports_the_containers_reason_and_exit_code() {
 
 #[test]
 fn a_passed_deadline_is_deadline_exceeded_whatever_the_container_says() {
-    let job = job(JobStatus {
-        failed: Some(1),
-        conditions: Some(vec![condition("Failed", "DeadlineExceeded")]),
-        ..Default::default()
-    });
+    let job = ended_job("Failed", "DeadlineExceeded", 1);
     let killed = pod("Failed", terminated(137, "OOMKilled"));
     let status = status_of(&task(), &job, &[&killed]);
     assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
@@ -183,11 +186,7 @@ fn a_finished_task_keeps_its_status_and_the_servers_fields_are_left_out() {
         result_count: Some(0),
         ..Default::default()
     });
-    let job = job(JobStatus {
-        failed: Some(1),
-        conditions: Some(vec![condition("Failed", "DeadlineExceeded")]),
-        ..Default::default()
-    });
+    let job = ended_job("Failed", "DeadlineExceeded", 1);
     let status = status_of(&finished, &job, &[]);
     assert_eq!(status.phase, Some(TaskPhase::Succeeded));
     assert_eq!((status.results, status.result_count), (None, None));
@@ -198,11 +197,7 @@ fn a_cancelled_task_ends_now() {
     let status = compute(&task(), &Observed::Cancelled { job: None }, at(100));
     assert_eq!(status.phase, Some(TaskPhase::Cancelled));
     assert_eq!(status.completion_time, Some(Time(at(100))));
-    let failed = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Failed")
-        .unwrap();
+    let failed = condition_of(&status, "Failed");
     assert_eq!(
         (failed.status.as_str(), failed.reason.as_str()),
         ("True", "Cancelled")
