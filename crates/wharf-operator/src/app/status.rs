@@ -246,7 +246,7 @@ fn phase_from_rollout(app: &App, r: &Rollout) -> (AppPhase, Vec<ConditionUpdate>
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::apps::v1::DeploymentStatus;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 
     use super::*;
 
@@ -280,6 +280,12 @@ mod tests {
         Timestamp::from_second(100).unwrap()
     }
 
+    /// The condition of `type_` in `status`; the test fails without one.
+    fn condition_of<'a>(status: &'a AppStatus, type_: &str) -> &'a Condition {
+        let found = status.conditions.iter().find(|c| c.type_ == type_);
+        found.unwrap_or_else(|| panic!("no {type_} condition in {status:?}"))
+    }
+
     fn applied(d: Box<Deployment>) -> Outcome {
         Outcome::Applied {
             deployment: d,
@@ -291,10 +297,7 @@ mod tests {
     fn all_pods_ready_on_the_current_template_is_running_and_ready() {
         let status = compute(&app(3, false), &applied(deployment(3, 3, 3)), None, now());
         assert_eq!(status.phase, Some(AppPhase::Running));
-        assert!(wharf_model::conditions::is_true(
-            &status.conditions,
-            "Ready"
-        ));
+        assert_eq!(condition_of(&status, "Ready").status, "True");
         assert_eq!(status.observed_generation, Some(3));
         assert_eq!(status.selector.as_deref(), Some("wharf.dev/app=web"));
     }
@@ -303,10 +306,7 @@ mod tests {
     fn a_rollout_in_flight_is_progressing() {
         let status = compute(&app(3, false), &applied(deployment(4, 3, 1)), None, now());
         assert_eq!(status.phase, Some(AppPhase::Progressing));
-        assert!(wharf_model::conditions::is_true(
-            &status.conditions,
-            "Progressing"
-        ));
+        assert_eq!(condition_of(&status, "Progressing").status, "True");
     }
 
     #[test]
@@ -314,11 +314,7 @@ mod tests {
         let status = compute(&app(3, true), &applied(deployment(0, 0, 0)), None, now());
         assert_eq!(status.phase, Some(AppPhase::Stopped));
         assert_eq!(status.desired_replicas, Some(0));
-        let ready = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .unwrap();
+        let ready = condition_of(&status, "Ready");
         assert_eq!(ready.reason, "Paused");
     }
 
@@ -334,11 +330,7 @@ mod tests {
             }]);
         let status = compute(&app(1, false), &applied(d), None, now());
         assert_eq!(status.phase, Some(AppPhase::Degraded));
-        let degraded = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Degraded")
-            .unwrap();
+        let degraded = condition_of(&status, "Degraded");
         assert!(degraded.message.contains("exceeded quota"));
     }
 
@@ -348,11 +340,7 @@ mod tests {
             Outcome::Problem(Problem::new("MissingReference", "Secret db does not exist"));
         let status = compute(&app(1, false), &outcome, None, now());
         assert_eq!(status.phase, Some(AppPhase::Failed));
-        let ready = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .unwrap();
+        let ready = condition_of(&status, "Ready");
         assert_eq!(
             (ready.status.as_str(), ready.reason.as_str()),
             ("False", "MissingReference")
