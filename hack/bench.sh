@@ -13,33 +13,13 @@
 # when the benchmark fails or is interrupted.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-cp=hack/controlplane
-started=""
-
-stop_started_cluster() {
-  if [[ -n "$started" ]]; then
-    echo "[bench] stopping the cluster this run started" >&2
-    "$cp/cluster-down.sh" || true
-  fi
-}
-trap stop_started_cluster EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=use-cluster.sh
+source hack/use-cluster.sh
 
 # Build first: a compile error should not cost a cluster start.
 cargo build --release -p wharfd -p wharf-bench
 
-if [[ -n "${KUBECONFIG:-}" ]]; then
-  echo "[bench] using the cluster of KUBECONFIG=$KUBECONFIG" >&2
-elif kubeconfig="$("$cp/kubeconfig.sh" 2>/dev/null)"; then
-  echo "[bench] using the running local cluster ($kubeconfig)" >&2
-  export KUBECONFIG="$kubeconfig"
-else
-  started=yes
-  start=$SECONDS
-  kubeconfig="$("$cp/cluster-up.sh" | tail -n 1)"
-  export KUBECONFIG="$kubeconfig"
-  echo "[bench] cluster up in $((SECONDS - start))s" >&2
-fi
+use_cluster bench
 
 if (( $# == 0 )); then
   set -- apps

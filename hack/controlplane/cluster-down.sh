@@ -6,13 +6,20 @@
 #   WHARF_CACHE    cache root (default ~/.cache/wharf)
 set -euo pipefail
 
-name="${WHARF_CLUSTER:-wharf}"
-cache="${WHARF_CACHE:-$HOME/.cache/wharf}"
-workdir="$cache/kwok"
-cluster_dir="$workdir/clusters/$name"
-assets="$workdir/assets/$name"
+# shellcheck source=paths.sh
+source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 
 say() { printf '[controlplane] %s\n' "$*" >&2; }
+
+# Polls (up to $1 times, $2 seconds apart) until no process of the cluster is
+# left; leaves what is still running in `pids`.
+wait_for_exit() {
+  for _ in $(seq 1 "$1"); do
+    mapfile -t pids < <(cluster_pids)
+    (( ${#pids[@]} == 0 )) && return
+    sleep "$2"
+  done
+}
 
 if ! [[ "$name" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; then
   say "invalid WHARF_CLUSTER '$name': use lower-case letters, digits and '-'"
@@ -66,18 +73,10 @@ mapfile -t pids < <(cluster_pids)
 if (( ${#pids[@]} > 0 )); then
   say "stopping leftover processes of cluster $name: ${pids[*]}"
   kill -TERM "${pids[@]}" 2>/dev/null || true
-  for _ in $(seq 1 15); do
-    mapfile -t pids < <(cluster_pids)
-    (( ${#pids[@]} == 0 )) && break
-    sleep 0.2
-  done
+  wait_for_exit 15 0.2
   if (( ${#pids[@]} > 0 )); then
     kill -KILL "${pids[@]}" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      mapfile -t pids < <(cluster_pids)
-      (( ${#pids[@]} == 0 )) && break
-      sleep 0.1
-    done
+    wait_for_exit 50 0.1
   fi
   if (( ${#pids[@]} > 0 )); then
     say "processes of cluster $name still running: ${pids[*]}"

@@ -18,12 +18,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-name="${WHARF_CLUSTER:-wharf}"
-cache="${WHARF_CACHE:-$HOME/.cache/wharf}"
-workdir="$cache/kwok"
-cluster_dir="$workdir/clusters/$name"
-assets="$workdir/assets/$name"
-kubeconfig="$cluster_dir/kubeconfig.yaml"
+# shellcheck source=paths.sh
+source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 timeout_s="${WHARF_CLUSTER_TIMEOUT:-300}"
 nodes=(kwok-node-0 kwok-node-1)
 

@@ -10,12 +10,8 @@ set -euo pipefail
 quiet=0
 [[ "${1:-}" == "-q" ]] && quiet=1
 
-name="${WHARF_CLUSTER:-wharf}"
-cache="${WHARF_CACHE:-$HOME/.cache/wharf}"
-workdir="$cache/kwok"
-cluster_dir="$workdir/clusters/$name"
-assets="$workdir/assets/$name"
-kubeconfig="$cluster_dir/kubeconfig.yaml"
+# shellcheck source=paths.sh
+source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller)
 
 not_running() {

@@ -199,7 +199,7 @@ apiserver_request_total{code="200",component="apiserver",dry_run="",group="wharf
 "#;
 
     #[test]
-    fn counts_the_written_kinds_since_before_and_leaves_out_pods_watches_and_kubernetes_status_writes() {
+    fn counts_writes_since_before_but_no_pods_watches_or_kubernetes_status_writes() {
         let delta = Counts::parse(AFTER).since(&Counts::parse(BEFORE));
         let rows: Vec<String> = delta.0.iter().map(|(k, v)| format!("{k} {v}")).collect();
         assert_eq!(

@@ -44,7 +44,7 @@ pub(crate) async fn run(
         tracing::info!("App controller caches synced");
     });
 
-    let app_ctx = Arc::new(reconcile::AppContext {
+    let app_ctx = Arc::new(kit::WithStores {
         shared: ctx,
         stores,
     });

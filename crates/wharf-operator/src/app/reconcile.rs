@@ -16,23 +16,12 @@ use wharf_model::space::PodSecurityLevel;
 use super::children::{ChildStores, apply_all};
 use super::status::{Outcome, compute};
 use super::{RESYNC, RETRY_PROBLEM, expiry};
-use crate::kit::{self, ApplyError, Children, KindContext, Problem};
+use crate::Error;
+use crate::kit::{self, ApplyError, Children, Problem};
 use crate::workload::{generated, references};
-use crate::{Context, Error};
 
 /// The App controller's context: the shared one and the child caches.
-pub struct AppContext {
-    /// What every controller shares.
-    pub shared: Arc<Context>,
-    /// Caches of the App's children.
-    pub stores: ChildStores,
-}
-
-impl KindContext for AppContext {
-    fn shared(&self) -> &Context {
-        &self.shared
-    }
-}
+pub type AppContext = kit::WithStores<ChildStores>;
 
 /// Reconciles one App.
 #[instrument(skip_all, fields(app = %app.name_any(), namespace = app.namespace().unwrap_or_default()))]

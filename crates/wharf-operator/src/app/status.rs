@@ -9,39 +9,16 @@ use wharf_model::app::build::{desired_replicas, selector_labels};
 use wharf_model::app::{App, AppPhase, AppStatus};
 use wharf_model::conditions::{ConditionUpdate, merge_conditions};
 
-use crate::kit::{Phase, Problem, Reported};
+use crate::kit::Problem;
 
-impl Phase for AppPhase {
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-
-    fn is_warning(self) -> bool {
-        matches!(self, AppPhase::Failed | AppPhase::Degraded)
-    }
-}
-
-impl Reported for App {
-    type Status = AppStatus;
-    type Phase = AppPhase;
-
-    fn written_status(&self) -> Option<AppStatus> {
-        self.status.clone()
-    }
-
-    fn phase(status: &AppStatus) -> Option<AppPhase> {
-        status.phase
-    }
-
-    fn summary(status: &AppStatus) -> String {
-        status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .map(|c| c.message.clone())
-            .unwrap_or_default()
-    }
-}
+crate::kit::reported!(
+    App,
+    status: AppStatus,
+    phase: AppPhase,
+    warning: AppPhase::Failed | AppPhase::Degraded,
+    written: |app: &App| app.status.clone(),
+    summary: |status: &AppStatus| crate::kit::ready_message(&status.conditions),
+);
 
 /// What a reconcile ended with.
 pub enum Outcome {

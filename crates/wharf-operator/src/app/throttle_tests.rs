@@ -103,7 +103,7 @@ fn context(client: Client) -> Arc<AppContext> {
         spaces: reflector::store().0,
         status_memory: Default::default(),
     });
-    Arc::new(AppContext { shared, stores })
+    Arc::new(crate::kit::WithStores { shared, stores })
 }
 
 fn status_writes(seen: &Seen) -> usize {

@@ -18,8 +18,8 @@
 //! What a new kind writes, besides its pure build function in `wharf-model`:
 //!
 //! ```text
-//! impl Phase for WidgetPhase { fn name(self) -> &'static str { … } fn is_warning(self) -> bool { … } }
-//! impl Reported for Widget { type Status = WidgetStatus; type Phase = WidgetPhase; … }
+//! kit::reported!(Widget, status: WidgetStatus, phase: WidgetPhase, warning: WidgetPhase::Failed,
+//!     written: |w: &Widget| w.status.clone(), summary: |s: &WidgetStatus| kit::ready_message(&s.conditions));
 //!
 //! async fn reconcile(widget: Arc<Widget>, ctx: Arc<Context>) -> Result<Action, Error> {
 //!     let children = Children::of(&ctx.client, widget.as_ref());
@@ -48,7 +48,8 @@ mod unchanged;
 
 pub use apply::{ApplyError, Child, Children, delete_if_exists};
 pub use classify::{Problem, Transience, classify};
-pub use run::{KindContext, controller, run};
+pub use run::{KindContext, WithStores, controller, run};
 pub use scope::{Scope, api_for};
-pub use status::{Phase, Reported, StatusMemory, report, write_status};
+pub(crate) use status::reported;
+pub use status::{Phase, Reported, StatusMemory, ready_message, report, write_status};
 pub use unchanged::{APPLIED_ANNOTATION, holds};

@@ -46,6 +46,21 @@ impl KindContext for Context {
     }
 }
 
+/// The context of a controller with caches of its own: the shared context and its
+/// stores.
+pub struct WithStores<S> {
+    /// What every controller shares.
+    pub shared: Arc<Context>,
+    /// The controller's own caches.
+    pub stores: S,
+}
+
+impl<S: Send + Sync + 'static> KindContext for WithStores<S> {
+    fn shared(&self) -> &Context {
+        &self.shared
+    }
+}
+
 /// A controller for `K` over `api`, with the operator's concurrency.
 pub fn controller<K>(
     api: Api<DeserializeGuard<K>>,
@@ -103,6 +118,61 @@ struct Runner<K: Resource<DynamicType = ()>, C, R> {
     failures: Failures<DeserializeGuard<K>>,
 }
 
+impl<K, C, R, F> Runner<K, C, R>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    C: KindContext,
+    R: Fn(Arc<K>, Arc<C>) -> F,
+    F: Future<Output = Result<Action, Error>>,
+{
+    /// One reconcile, timed; an unreadable object is reported and left until it
+    /// changes.
+    async fn reconcile(&self, guard: &DeserializeGuard<K>) -> Result<Action, Error> {
+        let kind = crate::error::kind_of::<K>();
+        let started = Instant::now();
+        let result = match &guard.0 {
+            Ok(object) => (self.reconcile)(Arc::new(object.clone()), self.ctx.clone()).await,
+            Err(invalid) => {
+                tracing::warn!(
+                    error = %invalid.error,
+                    "{kind} {} cannot be read; skipped until it changes",
+                    guard.name_any()
+                );
+                crate::events::publish(
+                    &self.ctx.shared().recorder,
+                    &guard.object_ref(&()),
+                    EventType::Warning,
+                    "InvalidObject",
+                    &format!("the {kind} cannot be read: {}", invalid.error),
+                )
+                .await;
+                Ok(Action::await_change())
+            }
+        };
+        let metrics = &self.ctx.shared().metrics;
+        metrics.reconciled(kind, started.elapsed());
+        if result.is_ok() {
+            self.failures.clear(&ObjectRef::from_obj(guard));
+        }
+        result
+    }
+
+    /// The one error policy: a wait is looked at again shortly, a failure after a
+    /// backoff that doubles with each failure in a row.
+    fn error_policy(&self, guard: &DeserializeGuard<K>, error: &Error) -> Action {
+        let kind = crate::error::kind_of::<K>();
+        let metrics = &self.ctx.shared().metrics;
+        metrics.failed(kind, error.metric_label());
+        if error.is_wait() {
+            tracing::debug!(error = %report(error), "{kind} reconcile waiting");
+            return Action::requeue(WAIT_RETRY);
+        }
+        let delay = self.failures.next_delay(ObjectRef::from_obj(guard));
+        tracing::warn!(error = %report(error), retry_in = ?delay, "{kind} reconcile failed");
+        Action::requeue(delay)
+    }
+}
+
 /// Runs `controller` until `shutdown` resolves, calling `reconcile` for every
 /// readable object. An object that cannot be read gets an `InvalidObject` Warning
 /// Event and is left until it changes.
@@ -126,57 +196,8 @@ pub async fn run<K, C, R, F>(
     controller
         .graceful_shutdown_on(shutdown)
         .run(
-            |guard: Arc<DeserializeGuard<K>>, runner: Arc<Runner<K, C, R>>| async move {
-                let started = Instant::now();
-                let result = match &guard.0 {
-                    Ok(object) => {
-                        (runner.reconcile)(Arc::new(object.clone()), runner.ctx.clone()).await
-                    }
-                    Err(invalid) => {
-                        tracing::warn!(
-                            error = %invalid.error,
-                            "{kind} {} cannot be read; skipped until it changes",
-                            guard.name_any()
-                        );
-                        crate::events::publish(
-                            &runner.ctx.shared().recorder,
-                            &guard.object_ref(&()),
-                            EventType::Warning,
-                            "InvalidObject",
-                            &format!("the {kind} cannot be read: {}", invalid.error),
-                        )
-                        .await;
-                        Ok(Action::await_change())
-                    }
-                };
-                runner
-                    .ctx
-                    .shared()
-                    .metrics
-                    .reconciled(kind, started.elapsed());
-                if result.is_ok() {
-                    runner.failures.clear(&ObjectRef::from_obj(&*guard));
-                }
-                result
-            },
-            |guard: Arc<DeserializeGuard<K>>, error: &Error, runner: Arc<Runner<K, C, R>>| {
-                runner
-                    .ctx
-                    .shared()
-                    .metrics
-                    .failed(kind, error.metric_label());
-                if error.is_wait() {
-                    tracing::debug!(error = %report(error), "{kind} reconcile waiting");
-                    return Action::requeue(WAIT_RETRY);
-                }
-                let delay = runner.failures.next_delay(ObjectRef::from_obj(&*guard));
-                tracing::warn!(
-                    error = %report(error),
-                    retry_in = ?delay,
-                    "{kind} reconcile failed"
-                );
-                Action::requeue(delay)
-            },
+            |guard, runner: Arc<Runner<K, C, R>>| async move { runner.reconcile(&guard).await },
+            |guard, error, runner| runner.error_policy(&guard, error),
             runner.clone(),
         )
         .for_each(|result| async move {

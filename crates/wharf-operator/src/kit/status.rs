@@ -45,6 +45,54 @@ pub trait Reported:
     fn summary(status: &Self::Status) -> String;
 }
 
+/// The message of the `Ready` condition among `conditions`, the usual Event note.
+pub fn ready_message(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> String {
+    conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+/// Implements [`Phase`] for a kind's phase enum (by its `as_str`) and [`Reported`]
+/// for the kind: `warning` is the pattern of the phases that deserve a Warning
+/// Event, `written` reads the operator's part of the status from an object, and
+/// `summary` is what an Event about a status says.
+macro_rules! reported {
+    ($kind:ty, status: $status:ty, phase: $phase:ty, warning: $warning:pat,
+     written: $written:expr, summary: $summary:expr $(,)?) => {
+        impl $crate::kit::Phase for $phase {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+
+            fn is_warning(self) -> bool {
+                matches!(self, $warning)
+            }
+        }
+
+        impl $crate::kit::Reported for $kind {
+            type Status = $status;
+            type Phase = $phase;
+
+            fn written_status(&self) -> Option<$status> {
+                ($written)(self)
+            }
+
+            fn phase(status: &$status) -> Option<$phase> {
+                status.phase
+            }
+
+            fn summary(status: &$status) -> String {
+                ($summary)(status)
+            }
+        }
+    };
+}
+pub(crate) use reported;
+
 /// The statuses written recently, by object UID: a reconcile that runs before the
 /// watch has delivered the object with its new status compares against what was
 /// written rather than writing it again.

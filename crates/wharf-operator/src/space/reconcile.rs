@@ -17,7 +17,7 @@ use wharf_model::space::build::{QUOTA_NAME, SpaceChildren, build};
 use wharf_model::space::{Space, SpacePhase, SpaceStatus};
 
 use crate::error::ObjectName;
-use crate::kit::{self, ApplyError, Children, Phase, Problem, Reported};
+use crate::kit::{self, ApplyError, Children, Problem};
 use crate::{Context, Error};
 
 /// Finalizer that holds a deleted Space until its namespace is gone, so its status
@@ -30,37 +30,14 @@ const RESYNC: Duration = Duration::from_secs(300);
 /// How soon a Space whose namespace someone else holds is looked at again.
 const RETRY_TAKEN: Duration = Duration::from_secs(30);
 
-impl Phase for SpacePhase {
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-
-    fn is_warning(self) -> bool {
-        self == SpacePhase::Failed
-    }
-}
-
-impl Reported for Space {
-    type Status = SpaceStatus;
-    type Phase = SpacePhase;
-
-    fn written_status(&self) -> Option<SpaceStatus> {
-        self.status.clone()
-    }
-
-    fn phase(status: &SpaceStatus) -> Option<SpacePhase> {
-        status.phase
-    }
-
-    fn summary(status: &SpaceStatus) -> String {
-        status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .map(|c| c.message.clone())
-            .unwrap_or_default()
-    }
-}
+kit::reported!(
+    Space,
+    status: SpaceStatus,
+    phase: SpacePhase,
+    warning: SpacePhase::Failed,
+    written: |space: &Space| space.status.clone(),
+    summary: |status: &SpaceStatus| kit::ready_message(&status.conditions),
+);
 
 /// Reconciles one Space.
 #[instrument(skip_all, fields(space = %space.name_any()))]

@@ -107,7 +107,7 @@ pub(crate) async fn run(
         })
         // Secrets only fill the cache; a Secret change needs no reconcile.
         .watches_stream(secret_stream, |_: Secret| None);
-    let task_ctx = Arc::new(reconcile::TaskContext {
+    let task_ctx = Arc::new(kit::WithStores {
         shared: ctx,
         stores,
     });

@@ -17,24 +17,13 @@ use wharf_model::task::build::{TaskDefaults, build, env_object_name};
 use super::children::make;
 use super::status::{Observed, compute};
 use super::{RESYNC, RETRY_PROBLEM, TaskStores, finished};
+use crate::Error;
 use crate::error::ObjectName;
-use crate::kit::{self, ApplyError, Children, KindContext, Problem};
+use crate::kit::{self, ApplyError, Children, Problem};
 use crate::workload::{generated, references};
-use crate::{Context, Error};
 
-/// The Task controller's context.
-pub struct TaskContext {
-    /// What every controller shares.
-    pub shared: Arc<Context>,
-    /// Caches of Jobs, pods and Secrets.
-    pub stores: TaskStores,
-}
-
-impl KindContext for TaskContext {
-    fn shared(&self) -> &Context {
-        &self.shared
-    }
-}
+/// The Task controller's context: the shared one and its caches.
+pub type TaskContext = kit::WithStores<TaskStores>;
 
 /// Reconciles one Task.
 #[instrument(skip_all, fields(task = %task.name_any(), namespace = task.namespace().unwrap_or_default()))]

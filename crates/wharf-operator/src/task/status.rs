@@ -10,34 +10,16 @@ use wharf_model::conditions::{ConditionUpdate, merge_conditions};
 use wharf_model::task::build::CONTAINER_NAME;
 use wharf_model::task::{Task, TaskPhase, TaskStatus};
 
-use crate::kit::{Phase, Problem, Reported};
+use crate::kit::Problem;
 
-impl Phase for TaskPhase {
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-
-    fn is_warning(self) -> bool {
-        self == TaskPhase::Failed
-    }
-}
-
-impl Reported for Task {
-    type Status = TaskStatus;
-    type Phase = TaskPhase;
-
-    fn written_status(&self) -> Option<TaskStatus> {
-        self.status.clone().map(operator_part)
-    }
-
-    fn phase(status: &TaskStatus) -> Option<TaskPhase> {
-        status.phase
-    }
-
-    fn summary(status: &TaskStatus) -> String {
-        status.message.clone().unwrap_or_default()
-    }
-}
+crate::kit::reported!(
+    Task,
+    status: TaskStatus,
+    phase: TaskPhase,
+    warning: TaskPhase::Failed,
+    written: |task: &Task| task.status.clone().map(operator_part),
+    summary: |status: &TaskStatus| status.message.clone().unwrap_or_default(),
+);
 
 /// What a reconcile found.
 pub enum Observed<'a> {

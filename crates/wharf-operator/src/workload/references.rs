@@ -36,47 +36,67 @@ pub async fn missing(
         }
     }
 
-    let ns = owner.namespace.as_deref().unwrap_or_default();
-    let read = |reference: ObjectName| {
-        move |source| Error::ReadReference {
-            owner: owner.clone(),
-            reference,
-            source,
-        }
-    };
     let mut missing = Vec::new();
-    let secrets = Api::<Secret>::namespaced(client.clone(), ns);
-    for (name, key) in secret_keys {
-        let found = secrets
-            .get_opt(&name)
-            .await
-            .map_err(read(ObjectName::new::<Secret>(Some(ns), &name)))?;
-        let has_key = |s: &Secret, k: &str| {
-            s.data.as_ref().is_some_and(|d| d.contains_key(k))
-                || s.string_data.as_ref().is_some_and(|d| d.contains_key(k))
-        };
-        match (found, key) {
-            (None, _) => missing.push(format!("Secret {name}")),
-            (Some(s), Some(key)) if !has_key(&s, &key) => {
-                missing.push(format!("key {key} in Secret {name}"))
-            }
-            _ => {}
-        }
+    missing.extend(missing_of::<Secret>(client, owner, secret_keys).await?);
+    missing.extend(missing_of::<ConfigMap>(client, owner, config_keys).await?);
+    Ok(missing)
+}
+
+/// A kind that holds keys: a Secret or a ConfigMap.
+trait HasKeys:
+    kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+{
+    /// Whether it has `key`, in either of its maps.
+    fn has_key(&self, key: &str) -> bool;
+}
+
+impl HasKeys for Secret {
+    fn has_key(&self, key: &str) -> bool {
+        self.data.as_ref().is_some_and(|d| d.contains_key(key))
+            || self
+                .string_data
+                .as_ref()
+                .is_some_and(|d| d.contains_key(key))
     }
-    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
-    for (name, key) in config_keys {
-        let found = config_maps
+}
+
+impl HasKeys for ConfigMap {
+    fn has_key(&self, key: &str) -> bool {
+        self.data.as_ref().is_some_and(|d| d.contains_key(key))
+            || self
+                .binary_data
+                .as_ref()
+                .is_some_and(|d| d.contains_key(key))
+    }
+}
+
+/// Which of `wanted` (names, and a key when one is needed) of kind `K` in the
+/// owner's namespace are missing, in words.
+async fn missing_of<K: HasKeys>(
+    client: &Client,
+    owner: &ObjectName,
+    wanted: BTreeSet<(String, Option<String>)>,
+) -> Result<Vec<String>, Error> {
+    let ns = owner.namespace.as_deref().unwrap_or_default();
+    let kind = crate::error::kind_of::<K>();
+    let api = Api::<K>::namespaced(client.clone(), ns);
+    let mut missing = Vec::new();
+    for (name, key) in wanted {
+        let found = api
             .get_opt(&name)
             .await
-            .map_err(read(ObjectName::new::<ConfigMap>(Some(ns), &name)))?;
-        let has_key = |c: &ConfigMap, k: &str| {
-            c.data.as_ref().is_some_and(|d| d.contains_key(k))
-                || c.binary_data.as_ref().is_some_and(|d| d.contains_key(k))
-        };
+            .map_err(|source| Error::ReadReference {
+                owner: owner.clone(),
+                reference: ObjectName::new::<K>(Some(ns), &name),
+                source,
+            })?;
         match (found, key) {
-            (None, _) => missing.push(format!("ConfigMap {name}")),
-            (Some(c), Some(key)) if !has_key(&c, &key) => {
-                missing.push(format!("key {key} in ConfigMap {name}"))
+            (None, _) => missing.push(format!("{kind} {name}")),
+            (Some(found), Some(key)) if !found.has_key(&key) => {
+                missing.push(format!("key {key} in {kind} {name}"));
             }
             _ => {}
         }

@@ -275,15 +275,17 @@ mod tests {
         }
     }
 
+    /// One attempt to deliver `{}` to `url`, signed with `key` when given.
+    async fn deliver_to(url: &str, key: Option<&[u8]>, policy: &CallbackPolicy) -> AttemptOutcome {
+        attempt(url, b"{}", key, "uid", policy, SystemTime::now()).await
+    }
+
     #[tokio::test]
     async fn a_refused_url_is_a_permanent_failure() {
-        let outcome = attempt(
+        let outcome = deliver_to(
             "http://169.254.169.254/latest/meta-data",
-            b"{}",
             None,
-            "uid",
             &CallbackPolicy::default(),
-            SystemTime::now(),
         )
         .await;
         assert!(!outcome.delivered);
@@ -295,15 +297,7 @@ mod tests {
     #[tokio::test]
     async fn an_invalid_url_is_a_permanent_failure() {
         for url in ["ftp://example.com/", "http://a:b@example.com/", "::"] {
-            let outcome = attempt(
-                url,
-                b"{}",
-                None,
-                "uid",
-                &CallbackPolicy::default(),
-                SystemTime::now(),
-            )
-            .await;
+            let outcome = deliver_to(url, None, &CallbackPolicy::default()).await;
             assert!(
                 outcome.permanent && !outcome.delivered,
                 "{url}: {outcome:?}"
@@ -313,15 +307,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_key_is_refused_before_anything_is_sent() {
-        let outcome = attempt(
-            "http://127.0.0.1:9/",
-            b"{}",
-            Some(b""),
-            "uid",
-            &allow_loopback(),
-            SystemTime::now(),
-        )
-        .await;
+        let outcome = deliver_to("http://127.0.0.1:9/", Some(b""), &allow_loopback()).await;
         assert!(outcome.permanent);
         assert!(outcome.error.unwrap().contains("signing key is empty"));
     }
@@ -335,13 +321,10 @@ mod tests {
             .unwrap()
             .port();
         let key = b"do-not-leak-this-key";
-        let outcome = attempt(
+        let outcome = deliver_to(
             &format!("http://127.0.0.1:{port}/"),
-            b"{}",
             Some(key),
-            "uid",
             &allow_loopback(),
-            SystemTime::now(),
         )
         .await;
         assert!(!outcome.delivered && !outcome.permanent, "{outcome:?}");
