@@ -256,6 +256,15 @@ mod tests {
         fs::write(path, content).unwrap();
     }
 
+    /// A temporary directory holding `files`, as (name, content).
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            write(dir.path(), name, content);
+        }
+        dir
+    }
+
     fn names(scan: &Scan) -> Vec<&str> {
         scan.files.iter().map(|f| f.name.as_str()).collect()
     }
@@ -267,6 +276,17 @@ mod tests {
             .collect()
     }
 
+    /// Fails the test unless opening `found` is refused for `reason`.
+    fn assert_open_refused(found: &FoundFile, reason: &str) {
+        match found.open() {
+            Err(OpenError::Refused(refused)) => assert_eq!(refused, reason),
+            other => panic!(
+                "opening {} should be refused ({reason}): {other:?}",
+                found.name
+            ),
+        }
+    }
+
     fn mkfifo(path: &Path) {
         let status = Command::new("mkfifo").arg(path).status().unwrap();
         assert!(status.success(), "mkfifo failed");
@@ -274,11 +294,12 @@ mod tests {
 
     #[test]
     fn nested_files_are_found_ordered_by_name() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "b.txt", "bb");
-        write(dir.path(), "a/z.csv", "z");
-        write(dir.path(), "a/deep/er/x.bin", "xxxx");
-        write(dir.path(), "ü nï.txt", "u");
+        let dir = dir_with(&[
+            ("b.txt", "bb"),
+            ("a/z.csv", "z"),
+            ("a/deep/er/x.bin", "xxxx"),
+            ("ü nï.txt", "u"),
+        ]);
         fs::create_dir(dir.path().join("empty")).unwrap();
 
         let scan = scan(dir.path()).unwrap();
@@ -310,9 +331,7 @@ mod tests {
 
     #[test]
     fn symlinks_are_refused_wherever_they_point() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "real.txt", "r");
-        write(dir.path(), "sub/inner.txt", "i");
+        let dir = dir_with(&[("real.txt", "r"), ("sub/inner.txt", "i")]);
         symlink("/etc/passwd", dir.path().join("passwd")).unwrap();
         symlink(dir.path().join("real.txt"), dir.path().join("inside.txt")).unwrap();
         symlink("real.txt", dir.path().join("relative.txt")).unwrap();
@@ -337,8 +356,7 @@ mod tests {
 
     #[test]
     fn fifos_and_sockets_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "ok.txt", "ok");
+        let dir = dir_with(&[("ok.txt", "ok")]);
         mkfifo(&dir.path().join("pipe"));
         let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
 
@@ -357,11 +375,12 @@ mod tests {
 
     #[test]
     fn names_that_are_not_result_names_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "ok.txt", "ok");
-        write(dir.path(), "back\\slash.txt", "b");
-        write(dir.path(), "line\nbreak", "n");
-        write(dir.path(), "bad\\dir/inside.txt", "i");
+        let dir = dir_with(&[
+            ("ok.txt", "ok"),
+            ("back\\slash.txt", "b"),
+            ("line\nbreak", "n"),
+            ("bad\\dir/inside.txt", "i"),
+        ]);
 
         let scan = scan(dir.path()).unwrap();
         assert_eq!(names(&scan), ["ok.txt"]);
@@ -379,48 +398,35 @@ mod tests {
 
     #[test]
     fn a_file_replaced_by_a_symlink_after_the_walk_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "out.txt", "mine");
+        let dir = dir_with(&[("out.txt", "mine")]);
         let scan = scan(dir.path()).unwrap();
         let found = &scan.files[0];
         assert!(found.open().is_ok());
 
         fs::remove_file(&found.path).unwrap();
         symlink("/etc/passwd", &found.path).unwrap();
-        assert!(matches!(
-            found.open(),
-            Err(OpenError::Refused(reason::SYMLINK))
-        ));
+        assert_open_refused(found, reason::SYMLINK);
     }
 
     #[test]
     fn a_file_replaced_by_another_after_the_walk_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "out.txt", "mine");
-        write(dir.path(), "z-other.txt", "other");
+        let dir = dir_with(&[("out.txt", "mine"), ("z-other.txt", "other")]);
         let scan = scan(dir.path()).unwrap();
         let found = &scan.files[0];
         assert_eq!(found.name, "out.txt");
 
         fs::rename(dir.path().join("z-other.txt"), &found.path).unwrap();
-        assert!(matches!(
-            found.open(),
-            Err(OpenError::Refused(reason::REPLACED))
-        ));
+        assert_open_refused(found, reason::REPLACED);
     }
 
     #[test]
     fn a_file_replaced_by_a_fifo_after_the_walk_is_refused_without_blocking() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "out.txt", "mine");
+        let dir = dir_with(&[("out.txt", "mine")]);
         let scan = scan(dir.path()).unwrap();
         let found = &scan.files[0];
 
         fs::remove_file(&found.path).unwrap();
         mkfifo(&found.path);
-        assert!(matches!(
-            found.open(),
-            Err(OpenError::Refused(reason::REPLACED))
-        ));
+        assert_open_refused(found, reason::REPLACED);
     }
 }

@@ -31,6 +31,21 @@ fn body(data: &[u8]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
     futures::stream::iter(chunks)
 }
 
+/// A store in a temporary directory, deleted when the directory handle is dropped.
+fn local_store() -> (tempfile::TempDir, ResultStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ResultStore::local(dir.path()).unwrap();
+    (dir, store)
+}
+
+/// `file`'s record with a digest of other bytes than those stored.
+fn misrecorded(file: ResultFile) -> ResultFile {
+    ResultFile {
+        sha256: sha(b"not the stored bytes"),
+        ..file
+    }
+}
+
 fn task() -> TaskKey {
     TaskKey::new("team-a", "train", "0b7e-uid")
 }
@@ -97,8 +112,7 @@ async fn a_file_round_trips_with_its_digest() {
 
 #[tokio::test]
 async fn a_wrong_digest_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (dir, store) = local_store();
     let data = random(6 * 1024 * 1024);
     let wrong = sha(b"something else");
     let refused = store
@@ -127,8 +141,7 @@ async fn a_wrong_digest_stores_nothing() {
 
 #[tokio::test]
 async fn more_than_the_limit_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (dir, store) = local_store();
     let data = random(1000);
     let refused = store
         .put_file(&task(), "big", &sha(&data), 999, body(&data))
@@ -150,8 +163,7 @@ async fn more_than_the_limit_is_refused() {
 
 #[tokio::test]
 async fn invalid_names_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     for name in ["../x", "/abs", "a//b", "a/./b", ""] {
         let refused = store
             .put_file(&task(), name, &sha(b"x"), 10, body(b"x"))
@@ -167,8 +179,7 @@ async fn invalid_names_are_refused() {
 
 #[tokio::test]
 async fn a_failing_body_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     let broken = futures::stream::iter([
         Ok(Bytes::from_static(b"abc")),
         Err(std::io::Error::other("connection reset")),
@@ -183,8 +194,7 @@ async fn a_failing_body_stores_nothing() {
 
 #[tokio::test]
 async fn ranges_read_exactly_their_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     let data = random(1_000_000);
     let file = upload(&store, "r.bin", &data).await;
     for range in [
@@ -207,13 +217,9 @@ async fn ranges_read_exactly_their_bytes() {
 
 #[tokio::test]
 async fn a_file_that_differs_from_its_record_fails_to_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     let file = upload(&store, "f", b"hello").await;
-    let wrong_sha = ResultFile {
-        sha256: sha(b"world"),
-        ..file.clone()
-    };
+    let wrong_sha = misrecorded(file.clone());
     let read: Result<Vec<Bytes>, _> = store
         .open(&task(), &wrong_sha, None)
         .await
@@ -239,8 +245,7 @@ async fn a_file_that_differs_from_its_record_fails_to_read() {
 
 #[tokio::test]
 async fn the_manifest_must_match_the_stored_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     let b = upload(&store, "b.txt", b"bee").await;
     let a = upload(&store, "dir/a.txt", b"ay").await;
     let refused = vec![RefusedResult {
@@ -313,8 +318,7 @@ async fn the_manifest_must_match_the_stored_files() {
 
 #[tokio::test]
 async fn a_tar_gz_holds_every_file_byte_for_byte() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     let long_name = format!("{}/{}.dat", "deep".repeat(30), "x".repeat(90));
     let contents = [
         ("a.txt".to_owned(), b"alpha".to_vec()),
@@ -347,21 +351,16 @@ async fn a_tar_gz_holds_every_file_byte_for_byte() {
 
 #[tokio::test]
 async fn an_archive_with_a_broken_file_ends_in_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     let good = upload(&store, "good", b"fine").await;
-    let bad = ResultFile {
-        sha256: sha(b"other"),
-        ..upload(&store, "bad", b"bytes").await
-    };
+    let bad = misrecorded(upload(&store, "bad", b"bytes").await);
     let result: Result<Vec<Bytes>, _> = store.tar_gz(&task(), vec![good, bad]).try_collect().await;
     assert!(result.is_err());
 }
 
 #[tokio::test]
 async fn tasks_are_listed_and_deleted_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (dir, store) = local_store();
     upload(&store, "x/y", b"1").await;
     let other = TaskKey::new("team-b", "etl", "uid-2");
     store
@@ -379,8 +378,7 @@ async fn tasks_are_listed_and_deleted_whole() {
 
 #[tokio::test]
 async fn a_new_upload_replaces_the_old_file_and_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ResultStore::local(dir.path()).unwrap();
+    let (_dir, store) = local_store();
     upload(&store, "f", b"first").await;
     let second = upload(&store, "f", b"second!").await;
     assert_eq!(read(&store, &second, None).await, b"second!");
