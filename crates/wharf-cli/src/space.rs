@@ -7,7 +7,7 @@ use clap::ValueEnum;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use wharf_model::api::{MemberRequest, TransferRequest};
 use wharf_model::space::{
-    Member, PodSecurityLevel, Quota, Space, SpaceRole, SpaceSpec, SubjectKind,
+    Amount, Count, Member, PodSecurityLevel, Quota, Space, SpaceRole, SpaceSpec, SubjectKind,
 };
 
 /// `--role`: a member's role.
@@ -121,9 +121,9 @@ pub struct NewSpace {
 pub fn build_space(name: &str, new: NewSpace) -> Space {
     let quota = (new.quota_cpu.is_some() || new.quota_memory.is_some() || new.quota_pods.is_some())
         .then(|| Quota {
-            cpu: new.quota_cpu,
-            memory: new.quota_memory,
-            pods: new.quota_pods,
+            cpu: new.quota_cpu.map(Amount),
+            memory: new.quota_memory.map(Amount),
+            pods: new.quota_pods.map(Count),
             ..Quota::default()
         });
     let labels: BTreeMap<String, String> = new.labels.into_iter().collect();

@@ -74,12 +74,7 @@ pub fn validate_task(name: &str, spec: &TaskSpec) -> Vec<FieldError> {
     let mut errors: Vec<FieldError> = validate_task_name(name).into_iter().collect();
     check_image(&spec.image, &mut errors);
     for (field, words) in [("spec.command", &spec.command), ("spec.args", &spec.args)] {
-        if words.len() > MAX_WORDS {
-            errors.push(FieldError::new(
-                field,
-                format!("{} entries is too many: at most {MAX_WORDS}", words.len()),
-            ));
-        }
+        check_count(field, (words.len(), MAX_WORDS), "entries", "", &mut errors);
     }
     check_env(&spec.env, &mut errors);
     check_env_from(spec, &mut errors);
@@ -122,16 +117,26 @@ pub fn validate_task(name: &str, spec: &TaskSpec) -> Vec<FieldError> {
     errors
 }
 
-fn check_env_from(spec: &TaskSpec, errors: &mut Vec<FieldError>) {
-    if spec.env_from.len() > MAX_ENV_FROM {
+/// Refuses a list of more than `max` `items`; `note` ends the message.
+fn check_count(
+    field: &str,
+    (len, max): (usize, usize),
+    items: &str,
+    note: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    if len > max {
         errors.push(FieldError::new(
-            "spec.envFrom",
-            format!(
-                "{} sources is too many: at most {MAX_ENV_FROM}, dotenv files included",
-                spec.env_from.len()
-            ),
+            field,
+            format!("{len} {items} is too many: at most {max}{note}"),
         ));
     }
+}
+
+fn check_env_from(spec: &TaskSpec, errors: &mut Vec<FieldError>) {
+    let count = (spec.env_from.len(), MAX_ENV_FROM);
+    let note = ", dotenv files included";
+    check_count("spec.envFrom", count, "sources", note, errors);
     for (i, source) in spec.env_from.iter().enumerate() {
         match (&source.config_map, &source.secret) {
             (Some(name), None) | (None, Some(name)) => {
@@ -164,15 +169,13 @@ fn check_env_from(spec: &TaskSpec, errors: &mut Vec<FieldError>) {
 }
 
 fn check_files(spec: &TaskSpec, errors: &mut Vec<FieldError>) {
-    if spec.files.len() > MAX_FILES {
-        errors.push(FieldError::new(
-            "spec.files",
-            format!(
-                "{} files is too many: at most {MAX_FILES}",
-                spec.files.len()
-            ),
-        ));
-    }
+    check_count(
+        "spec.files",
+        (spec.files.len(), MAX_FILES),
+        "files",
+        "",
+        errors,
+    );
     let mut paths = BTreeSet::new();
     for (i, file) in spec.files.iter().enumerate() {
         check_path(format!("spec.files[{i}].path"), &file.path, errors);

@@ -143,10 +143,10 @@ fn container_defaults(spec: &SpaceSpec) -> Option<LimitRangeItem> {
     ] {
         let request = match (&limit, request) {
             (None, None) if limited => Some(fallback.to_owned()),
-            (_, request) => request,
+            (_, request) => request.map(|r| r.0),
         };
         if let Some(limit) = limit {
-            default.insert(resource.to_owned(), Quantity(limit));
+            default.insert(resource.to_owned(), Quantity(limit.0));
         }
         if let Some(request) = request {
             default_request.insert(resource.to_owned(), Quantity(request));
@@ -194,15 +194,21 @@ pub fn build(space: &Space) -> Result<SpaceChildren, MissingMetadata> {
 
     let quota = spec.quota.as_ref().map(|quota| {
         let mut hard: BTreeMap<String, Quantity> = BTreeMap::new();
-        let mut put = |key: &str, value: &Option<String>| {
+        let mut put = |key: &str, value: Option<String>| {
             if let Some(value) = value {
-                hard.insert(key.to_owned(), Quantity(value.clone()));
+                hard.insert(key.to_owned(), Quantity(value));
             }
         };
-        put("requests.cpu", &quota.cpu);
-        put("requests.memory", &quota.memory);
-        put("requests.storage", &quota.storage);
-        put("pods", &quota.pods.map(|p| p.to_string()));
+        put("requests.cpu", quota.cpu.as_ref().map(ToString::to_string));
+        put(
+            "requests.memory",
+            quota.memory.as_ref().map(ToString::to_string),
+        );
+        put(
+            "requests.storage",
+            quota.storage.as_ref().map(ToString::to_string),
+        );
+        put("pods", quota.pods.map(|p| p.to_string()));
         for (kind, count) in &quota.objects {
             hard.insert(format!("count/{kind}"), Quantity(count.to_string()));
         }

@@ -5,6 +5,7 @@
 //! alike.
 
 pub mod build;
+mod int_or_string;
 mod spec;
 
 pub use spec::*;

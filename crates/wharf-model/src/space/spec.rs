@@ -7,6 +7,9 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::int_or_string::counts_schema;
+pub use super::int_or_string::{Amount, Count};
+
 /// A tenant: a namespace with its members, quota, limits and isolation.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
@@ -171,49 +174,25 @@ impl PodSecurityLevel {
 #[serde(rename_all = "camelCase")]
 pub struct Quota {
     /// Total CPU requests, e.g. `4` or `2500m`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::quantity"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(QUANTITY_RULE).message("cpu must be a quantity such as 4 or 2500m"))]
-    pub cpu: Option<String>,
+    pub cpu: Option<Amount>,
     /// Total memory requests, e.g. `8Gi`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::quantity"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(QUANTITY_RULE).message("memory must be a quantity such as 8Gi"))]
-    pub memory: Option<String>,
+    pub memory: Option<Amount>,
     /// Total storage requested by claims, e.g. `100Gi`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::quantity"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(QUANTITY_RULE).message("storage must be a quantity such as 100Gi"))]
-    pub storage: Option<String>,
+    pub storage: Option<Amount>,
     /// Most pods, e.g. `20` or `"20"`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::count"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(COUNT_RULE).message("pods must be a whole number from 0 to 100000, such as 20 or \"20\""))]
-    pub pods: Option<i64>,
+    pub pods: Option<Count>,
     /// Most objects by kind, e.g. `{apps.wharf.dev: 20, services: "20", secrets: 50}`.
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "int_or_string::counts"
-    )]
-    #[schemars(schema_with = "int_or_string::counts_schema")]
-    pub objects: BTreeMap<String, i64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "counts_schema")]
+    pub objects: BTreeMap<String, Count>,
 }
 
 /// CEL: a non-negative quantity, written as a string or an integer.
@@ -221,7 +200,7 @@ const QUANTITY_RULE: &str =
     "type(self) == string ? isQuantity(self) && !self.startsWith('-') : self >= 0";
 
 /// CEL: a whole number from 0 to 100000, written as a string of digits or an
-/// integer (what [`int_or_string::count`] reads).
+/// integer (what [`Count`] reads).
 const COUNT_RULE: &str = "type(self) == string ? self.matches('^[0-9]{1,6}$') && int(self) <= 100000 : self >= 0 && self <= 100000";
 
 /// Requests and limits for containers that set none.
@@ -242,41 +221,21 @@ const COUNT_RULE: &str = "type(self) == string ? self.matches('^[0-9]{1,6}$') &&
 #[serde(rename_all = "camelCase")]
 pub struct DefaultLimits {
     /// Default CPU limit, e.g. `500m` or `1`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::quantity"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(QUANTITY_RULE).message("cpu must be a quantity such as 500m"))]
-    pub cpu: Option<String>,
+    pub cpu: Option<Amount>,
     /// Default memory limit, e.g. `512Mi`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::quantity"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(QUANTITY_RULE).message("memory must be a quantity such as 512Mi"))]
-    pub memory: Option<String>,
+    pub memory: Option<Amount>,
     /// Default CPU request, e.g. `100m`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::quantity"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(QUANTITY_RULE).message("requestCpu must be a quantity such as 100m"))]
-    pub request_cpu: Option<String>,
+    pub request_cpu: Option<Amount>,
     /// Default memory request, e.g. `128Mi`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "int_or_string::quantity"
-    )]
-    #[schemars(schema_with = "int_or_string::schema")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(QUANTITY_RULE).message("requestMemory must be a quantity such as 128Mi"))]
-    pub request_memory: Option<String>,
+    pub request_memory: Option<Amount>,
 }
 
 /// The CPU request a container gets in a Space whose quota limits CPU, when
@@ -285,121 +244,6 @@ pub const DEFAULT_REQUEST_CPU: &str = "100m";
 /// The memory request a container gets in a Space whose quota limits memory,
 /// when neither the container nor the Space's `defaultLimits` sets one.
 pub const DEFAULT_REQUEST_MEMORY: &str = "128Mi";
-
-/// Fields that Kubernetes writes as `IntOrString` quantities: the schema says
-/// `x-kubernetes-int-or-string` (as k8s-openapi's `Quantity` does) and reading
-/// takes both forms, so `pods: 20` and `pods: "20"` mean the same. The Rust types
-/// stay `String` (amounts, kept as written) and `i64` (counts).
-mod int_or_string {
-    use std::collections::BTreeMap;
-    use std::fmt;
-
-    use schemars::{Schema, SchemaGenerator, json_schema};
-    use serde::Deserialize;
-    use serde::de::{self, Deserializer, Visitor};
-
-    /// The schema of an integer-or-string field.
-    pub fn schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "x-kubernetes-int-or-string": true })
-    }
-
-    /// The schema of a map from names to counts. The values are checked by
-    /// pattern and range rather than by [`super::COUNT_RULE`]: the API server
-    /// prices a CEL rule on an int-or-string value as if the value could fill a
-    /// whole request, and 32 of them exceed its budget for one CRD.
-    pub fn counts_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "object",
-            "maxProperties": 32,
-            "additionalProperties": {
-                "x-kubernetes-int-or-string": true,
-                // Strings: digits only, at most 100000; integers: the range.
-                "pattern": "^(100000|[0-9]{1,5})$",
-                "minimum": 0,
-                "maximum": 100000,
-            },
-        })
-    }
-
-    /// An amount, as a string or an integer; an integer is kept in its decimal form.
-    struct Amount(String);
-
-    impl<'de> Deserialize<'de> for Amount {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct AmountVisitor;
-            impl Visitor<'_> for AmountVisitor {
-                type Value = Amount;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a quantity such as 4, \"2500m\" or \"8Gi\" (fractions as strings)")
-                }
-                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Amount, E> {
-                    Ok(Amount(v.to_string()))
-                }
-                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Amount, E> {
-                    Ok(Amount(v.to_string()))
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<Amount, E> {
-                    Ok(Amount(v.to_owned()))
-                }
-            }
-            deserializer.deserialize_any(AmountVisitor)
-        }
-    }
-
-    /// A count, as an integer or a string of decimal digits.
-    struct Count(i64);
-
-    impl<'de> Deserialize<'de> for Count {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct CountVisitor;
-            impl Visitor<'_> for CountVisitor {
-                type Value = Count;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a whole number such as 20 or \"20\"")
-                }
-                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
-                    Ok(Count(v))
-                }
-                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
-                    i64::try_from(v)
-                        .map(Count)
-                        .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
-                    v.bytes()
-                        .all(|b| b.is_ascii_digit())
-                        .then(|| v.parse().ok())
-                        .flatten()
-                        .map(Count)
-                        .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
-                }
-            }
-            deserializer.deserialize_any(CountVisitor)
-        }
-    }
-
-    /// Reads an optional amount.
-    pub fn quantity<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<String>, D::Error> {
-        Ok(Option::<Amount>::deserialize(deserializer)?.map(|a| a.0))
-    }
-
-    /// Reads an optional count.
-    pub fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-        Ok(Option::<Count>::deserialize(deserializer)?.map(|c| c.0))
-    }
-
-    /// Reads counts by name.
-    pub fn counts<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<BTreeMap<String, i64>, D::Error> {
-        Ok(BTreeMap::<String, Count>::deserialize(deserializer)?
-            .into_iter()
-            .map(|(k, v)| (k, v.0))
-            .collect())
-    }
-}
 
 /// What Wharf observed of a Space.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -7,7 +7,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
-use super::env_build::BuiltEnv;
+use super::env_build::{BuiltEnv, EnvError, build_env};
+use super::substitute::BuiltIns;
+use super::{EnvFromSource, EnvVar, FileSpec, files_config_map};
 use kube::Resource;
 use kube::api::ObjectMeta;
 
@@ -25,6 +27,19 @@ pub fn files_object_name(workload: &str) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the object has no {0}; only objects read from the API server can be built")]
 pub struct MissingMetadata(pub &'static str);
+
+/// A workload's environment and the objects that hold it and its mounted files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadConfig {
+    /// The container's environment.
+    pub env: BuiltEnv,
+    /// Plain environment values, when there are any.
+    pub env_config_map: Option<ConfigMap>,
+    /// Generated secret values and values built from them, when there are any.
+    pub env_secret: Option<Secret>,
+    /// Mounted files, when there are any.
+    pub files_config_map: Option<ConfigMap>,
+}
 
 /// What every child of one workload shares.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +111,33 @@ impl ChildMeta {
             (!env.config.is_empty()).then(|| self.config_map(&name, env.config.clone())),
             (!env.secret.is_empty()).then(|| self.secret(&name, env.secret.clone())),
         )
+    }
+
+    /// Builds the workload's environment from `env` and `env_from` (`${HOST}` is
+    /// `host`; `generated` holds the generated secret values by variable name) and
+    /// the objects behind it and `files`.
+    pub fn config(
+        &self,
+        host: String,
+        env: &[EnvVar],
+        env_from: &[EnvFromSource],
+        files: &[FileSpec],
+        generated: &BTreeMap<String, String>,
+    ) -> Result<WorkloadConfig, EnvError> {
+        let built_ins = BuiltIns {
+            host,
+            app: self.name.clone(),
+            namespace: self.namespace.clone(),
+        };
+        let env_name = env_object_name(&self.name);
+        let env = build_env(env, env_from, &built_ins, generated, &env_name, &env_name)?;
+        let (env_config_map, env_secret) = self.env_objects(&env);
+        Ok(WorkloadConfig {
+            files_config_map: files_config_map(self, &files_object_name(&self.name), files),
+            env,
+            env_config_map,
+            env_secret,
+        })
     }
 
     /// An Opaque Secret child.

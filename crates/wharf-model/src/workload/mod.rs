@@ -10,7 +10,9 @@ pub mod pod;
 mod resources;
 pub mod substitute;
 
-pub use child_meta::{ChildMeta, MissingMetadata, env_object_name, files_object_name};
+pub use child_meta::{
+    ChildMeta, MissingMetadata, WorkloadConfig, env_object_name, files_object_name,
+};
 pub use env::{EnvFromSource, EnvVar, GenerateSpec, GeneratedCharset, KeyRef, SecretSource};
 pub use files::FileSpec;
 pub use mounted_files::{files_config_map, files_mounts};

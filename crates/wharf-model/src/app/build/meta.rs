@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ConfigMap;
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
+use crate::workload::WorkloadConfig;
 
 use super::BuildError;
 
@@ -32,11 +32,7 @@ pub(super) fn child_meta(app: &App) -> Result<ChildMeta, BuildError> {
 }
 
 /// A hash of everything the pods read from ConfigMaps and Secrets Wharf writes.
-pub(super) fn content_hash(
-    config: &BTreeMap<String, String>,
-    secret: &BTreeMap<String, String>,
-    files: Option<&ConfigMap>,
-) -> String {
+pub(super) fn content_hash(config: &WorkloadConfig) -> String {
     let mut hasher = Sha256::new();
     let mut feed = |section: &str, map: &BTreeMap<String, String>| {
         hasher.update(section.as_bytes());
@@ -48,9 +44,13 @@ pub(super) fn content_hash(
             hasher.update(value.as_bytes());
         }
     };
-    feed("env", config);
-    feed("secret", secret);
-    if let Some(data) = files.and_then(|cm| cm.data.as_ref()) {
+    feed("env", &config.env.config);
+    feed("secret", &config.env.secret);
+    if let Some(data) = config
+        .files_config_map
+        .as_ref()
+        .and_then(|cm| cm.data.as_ref())
+    {
         feed("files", data);
     }
     let digest = hasher.finalize();

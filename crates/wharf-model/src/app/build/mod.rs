@@ -26,9 +26,7 @@ pub use meta::{
 pub use volumes::claim_name;
 
 use super::App;
-use crate::workload::env_build::{EnvError, build_env};
-use crate::workload::files_config_map;
-use crate::workload::substitute::BuiltIns;
+use crate::workload::env_build::EnvError;
 
 /// Settings of the operator that shape every App's children.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -87,24 +85,9 @@ pub fn build(
 ) -> Result<AppChildren, BuildError> {
     let meta = meta::child_meta(app)?;
     let spec = &app.spec;
-    let built_ins = BuiltIns {
-        host: spec.hosts.first().cloned().unwrap_or_default(),
-        app: meta.name.clone(),
-        namespace: meta.namespace.clone(),
-    };
-    let env_name = env_object_name(&meta.name);
-    let env = build_env(
-        &spec.env,
-        &spec.env_from,
-        &built_ins,
-        generated,
-        &env_name,
-        &env_name,
-    )?;
-
-    let (env_config_map, env_secret) = meta.env_objects(&env);
-    let files_config_map = files_config_map(&meta, &files_object_name(&meta.name), &spec.files);
-    let config_hash = meta::content_hash(&env.config, &env.secret, files_config_map.as_ref());
+    let host = spec.hosts.first().cloned().unwrap_or_default();
+    let config = meta.config(host, &spec.env, &spec.env_from, &spec.files, generated)?;
+    let config_hash = meta::content_hash(&config);
     let claims = volumes::claims(&meta, &spec.volumes);
     let (ingress, urls) = match ingress::ingress(&meta, spec, defaults) {
         Some((ingress, urls)) => (Some(ingress), urls),
@@ -115,15 +98,15 @@ pub fn build(
         deployment: deployment::deployment(
             &meta,
             spec,
-            env,
+            config.env,
             &config_hash,
             defaults.restricted_pods,
         ),
         service: service::service(&meta, spec),
         ingress,
-        env_config_map,
-        env_secret,
-        files_config_map,
+        env_config_map: config.env_config_map,
+        env_secret: config.env_secret,
+        files_config_map: config.files_config_map,
         claims,
         autoscaler: hpa::autoscaler(&meta, spec),
         urls,

@@ -17,9 +17,8 @@ pub use collector::{COLLECTOR_CONTAINER, COLLECTOR_TOKEN_DIR, RESULTS_MOUNT};
 pub use job::{CONTAINER_NAME, QUEUE_LABEL, job_annotations};
 
 use super::{Task, collector_service_account};
-use crate::workload::env_build::{EnvError, build_env};
-use crate::workload::substitute::BuiltIns;
-use crate::workload::{ChildMeta, files_config_map};
+use crate::workload::ChildMeta;
+use crate::workload::env_build::EnvError;
 pub use crate::workload::{env_object_name, files_object_name};
 
 /// Label with the Task's name on every child and pod.
@@ -89,34 +88,25 @@ pub fn build(
 ) -> Result<TaskChildren, BuildError> {
     let meta = ChildMeta::of(task, TASK_LABEL)?;
     let spec = &task.spec;
-    let built_ins = BuiltIns {
-        host: String::new(),
-        app: meta.name.clone(),
-        namespace: meta.namespace.clone(),
-    };
-    let env_name = env_object_name(&meta.name);
-    let env = build_env(
+    let config = meta.config(
+        String::new(),
         &spec.env,
         &spec.env_from,
-        &built_ins,
+        &spec.files,
         generated,
-        &env_name,
-        &env_name,
     )?;
-    let (env_config_map, env_secret) = meta.env_objects(&env);
-    let files_config_map = files_config_map(&meta, &files_object_name(&meta.name), &spec.files);
     let collector_account = spec.results.as_ref().map(|_| ServiceAccount {
         metadata: meta.object(&collector_service_account(&meta.name)),
         // The token is projected into the collector alone, never automounted.
         automount_service_account_token: Some(false),
         ..Default::default()
     });
-    let job = job::job(&meta, task, env, defaults)?;
+    let job = job::job(&meta, task, config.env, defaults)?;
     Ok(TaskChildren {
         job,
-        env_config_map,
-        env_secret,
-        files_config_map,
+        env_config_map: config.env_config_map,
+        env_secret: config.env_secret,
+        files_config_map: config.files_config_map,
         collector_account,
     })
 }
