@@ -38,10 +38,7 @@ pub async fn install_crds(client: &Client, needed: &[&str]) -> Result<(), BenchE
         let name = crd.metadata.name.clone().unwrap_or_default();
         let installed = wharf_testenv::install_crds(client, vec![crd])
             .await
-            .map_err(|source| BenchError::TestEnv {
-                what: format!("installing the CRD {name}"),
-                source,
-            });
+            .map_err(BenchError::test_env(format!("installing the CRD {name}")));
         match installed {
             Ok(()) => {}
             Err(error) if !needed.contains(&name.as_str()) => {

@@ -169,4 +169,16 @@ impl BenchError {
         let what = what.into();
         move |source| Self::Kube { what, source }
     }
+
+    /// A [`BenchError::Process`] for `what`, for `map_err`.
+    pub fn process(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let what = what.into();
+        move |source| Self::Process { what, source }
+    }
+
+    /// A [`BenchError::TestEnv`] for `what`, for `map_err`.
+    pub fn test_env(what: impl Into<String>) -> impl FnOnce(TestEnvError) -> Self {
+        let what = what.into();
+        move |source| Self::TestEnv { what, source }
+    }
 }

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod results;
 pub mod signal;
 pub mod tasks;
+pub mod temporary;
 pub mod wharfd;
 
 pub use error::BenchError;

@@ -1,32 +1,25 @@
 //! Throw-away namespaces, one per measured phase, so phases do not see each
 //! other's objects.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::api::PostParams;
 use kube::{Api, Client};
 use wharf_testenv::wait::{wait_deleted, wait_for};
 
-use crate::{BENCH_LABEL, BenchError};
+use crate::BenchError;
+use crate::temporary::{self, labelled};
 
 /// How long a new namespace may take to get its `default` ServiceAccount.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Creates the namespace `name` with the [`BENCH_LABEL`], and waits until pods
+/// Creates the namespace `name` with the [`BENCH_LABEL`](crate::BENCH_LABEL), and waits until pods
 /// can be created in it (its `default` ServiceAccount exists), so that wait is not
 /// measured.
 pub async fn create(client: &Client, name: &str) -> Result<(), BenchError> {
     let namespace = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(BTreeMap::from([(
-                BENCH_LABEL.to_owned(),
-                "true".to_owned(),
-            )])),
-            ..ObjectMeta::default()
-        },
+        metadata: labelled(name),
         ..Namespace::default()
     };
     Api::<Namespace>::all(client.clone())
@@ -42,10 +35,9 @@ pub async fn create(client: &Client, name: &str) -> Result<(), BenchError> {
         |_| true,
     )
     .await
-    .map_err(|source| BenchError::TestEnv {
-        what: format!("preparing the namespace {name}"),
-        source,
-    })?;
+    .map_err(BenchError::test_env(format!(
+        "preparing the namespace {name}"
+    )))?;
     Ok(())
 }
 
@@ -57,23 +49,14 @@ pub async fn delete(
     timeout: Option<Duration>,
 ) -> Result<(), BenchError> {
     let namespaces = Api::<Namespace>::all(client.clone());
-    match namespaces.delete(name, &DeleteParams::background()).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
-        Err(source) => {
-            return Err(BenchError::Kube {
-                what: format!("deleting the namespace {name}"),
-                source,
-            });
-        }
+    let what = format!("the namespace {name}");
+    if !temporary::delete(&namespaces, name, &what).await? {
+        return Ok(());
     }
     if let Some(timeout) = timeout {
         wait_deleted(&namespaces, name, timeout)
             .await
-            .map_err(|source| BenchError::TestEnv {
-                what: format!("deleting the namespace {name}"),
-                source,
-            })?;
+            .map_err(BenchError::test_env(format!("deleting {what}")))?;
     }
     Ok(())
 }

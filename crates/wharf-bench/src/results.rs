@@ -176,10 +176,7 @@ async fn task_uid(env: &Environment) -> Result<String, BenchError> {
     let task = Api::<Task>::namespaced(env.client.clone(), &env.namespace)
         .get(TASK)
         .await
-        .map_err(|source| BenchError::Kube {
-            what: "reading the Task".into(),
-            source,
-        })?;
+        .map_err(BenchError::kube("reading the Task"))?;
     task.metadata
         .uid
         .ok_or_else(|| BenchError::Api("the Task has no uid".into()))
@@ -241,10 +238,7 @@ async fn collector_token(env: &Environment) -> Result<String, BenchError> {
     Api::<Task>::namespaced(env.client.clone(), &env.namespace)
         .create(&PostParams::default(), &task)
         .await
-        .map_err(|source| BenchError::Kube {
-            what: "creating the Task".into(),
-            source,
-        })?;
+        .map_err(BenchError::kube("creating the Task"))?;
     let accounts = Api::<ServiceAccount>::namespaced(env.client.clone(), &env.namespace);
     let account = collector_service_account(TASK);
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -53,10 +53,9 @@ impl Wharfd {
         if !options.binary.is_file() {
             return Err(BenchError::WharfdMissing(options.binary.clone()));
         }
-        let addr = free_local_port().map_err(|source| BenchError::Process {
-            what: "finding a free port for wharfd's metrics".into(),
-            source,
-        })?;
+        let addr = free_local_port().map_err(BenchError::process(
+            "finding a free port for wharfd's metrics",
+        ))?;
         let log = std::env::temp_dir().join(format!("wharf-bench-{}.log", options.namespace));
         let io = |what: &str| {
             let what = format!("{what} {}", log.display());
@@ -78,10 +77,10 @@ impl Wharfd {
             .stderr(err)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|source| BenchError::Process {
-                what: format!("starting {}", options.binary.display()),
-                source,
-            })?;
+            .map_err(BenchError::process(format!(
+                "starting {}",
+                options.binary.display()
+            )))?;
         let pid = child.id().ok_or_else(|| BenchError::Process {
             what: "reading the pid of wharfd".into(),
             source: std::io::Error::other("the process has already exited"),
@@ -158,10 +157,9 @@ impl Wharfd {
     pub fn peak_rss(&mut self) -> Result<u64, BenchError> {
         self.check_running()?;
         let path = format!("/proc/{}/status", self.pid);
-        let status = std::fs::read_to_string(&path).map_err(|source| BenchError::Process {
-            what: format!("reading {path} for wharfd's peak memory"),
-            source,
-        })?;
+        let status = std::fs::read_to_string(&path).map_err(BenchError::process(format!(
+            "reading {path} for wharfd's peak memory"
+        )))?;
         status
             .lines()
             .find_map(|line| line.strip_prefix("VmHWM:"))
@@ -201,25 +199,16 @@ impl Wharfd {
             .await
             .is_ok_and(|s| s.success());
         if sent && let Ok(status) = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
-            return status.map_err(|source| BenchError::Process {
-                what: "waiting for wharfd to stop".into(),
-                source,
-            });
+            return status.map_err(BenchError::process("waiting for wharfd to stop"));
         }
         self.child
             .kill()
             .await
-            .map_err(|source| BenchError::Process {
-                what: "killing wharfd".into(),
-                source,
-            })?;
+            .map_err(BenchError::process("killing wharfd"))?;
         self.child
             .wait()
             .await
-            .map_err(|source| BenchError::Process {
-                what: "waiting for wharfd to stop".into(),
-                source,
-            })
+            .map_err(BenchError::process("waiting for wharfd to stop"))
     }
 }
 

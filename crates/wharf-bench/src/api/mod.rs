@@ -84,17 +84,10 @@ async fn measure(env: &setup::Environment, args: &ApiArgs) -> Result<(), BenchEr
     let mut requests = Vec::with_capacity(total);
     for _ in 0..total {
         ticker.tick().await;
-        let (http, url, token) = (http.clone(), url.clone(), env.token.clone());
-        requests.push(tokio::spawn(async move {
-            let sent = Instant::now();
-            let ok = http
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK);
-            (sent.elapsed(), ok)
-        }));
+        requests.push(tokio::spawn(timed(
+            http.get(&url).bearer_auth(&env.token),
+            StatusCode::OK,
+        )));
     }
     let mut latencies = Vec::with_capacity(total);
     let mut errors = 0usize;
@@ -114,18 +107,10 @@ async fn measure(env: &setup::Environment, args: &ApiArgs) -> Result<(), BenchEr
     let mut create_latencies: Vec<Duration> = Vec::with_capacity(args.creates);
     let mut create_errors = 0usize;
     let outcomes = futures::stream::iter(names.iter().map(|name| {
-        let (http, apps, token, body) = (http.clone(), apps.clone(), env.token.clone(), body(name));
-        async move {
-            let sent = Instant::now();
-            let ok = http
-                .post(&apps)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::CREATED);
-            (sent.elapsed(), ok)
-        }
+        timed(
+            http.post(&apps).bearer_auth(&env.token).json(&body(name)),
+            StatusCode::CREATED,
+        )
     }))
     .buffer_unordered(args.concurrency.max(1));
     futures::pin_mut!(outcomes);
@@ -170,3 +155,11 @@ async fn measure(env: &setup::Environment, args: &ApiArgs) -> Result<(), BenchEr
 }
 
 use futures::StreamExt as _;
+
+/// Sends `request` and returns how long the answer took and whether it had the
+/// `expected` status.
+async fn timed(request: reqwest::RequestBuilder, expected: StatusCode) -> (Duration, bool) {
+    let sent = Instant::now();
+    let ok = request.send().await.is_ok_and(|r| r.status() == expected);
+    (sent.elapsed(), ok)
+}

@@ -100,10 +100,7 @@ impl Environment {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|source| BenchError::Process {
-                what: "binding the API server".into(),
-                source,
-            })?;
+            .map_err(BenchError::process("binding the API server"))?;
         let base = format!(
             "http://{}",
             listener

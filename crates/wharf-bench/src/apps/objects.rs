@@ -44,14 +44,19 @@ fn labels(name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.to_owned())])
 }
 
+/// Metadata of the baseline's object `name`, labelled with it.
+fn meta(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        labels: Some(labels(name)),
+        ..ObjectMeta::default()
+    }
+}
+
 /// The baseline's Deployment: what Wharf makes of [`app`], written by hand.
 pub fn deployment(name: &str) -> Deployment {
     Deployment {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(labels(name)),
-            ..ObjectMeta::default()
-        },
+        metadata: meta(name),
         spec: Some(DeploymentSpec {
             replicas: Some(1),
             selector: LabelSelector {
@@ -87,11 +92,7 @@ pub fn deployment(name: &str) -> Deployment {
 /// The baseline's Service in front of [`deployment`]'s pods.
 pub fn service(name: &str) -> Service {
     Service {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(labels(name)),
-            ..ObjectMeta::default()
-        },
+        metadata: meta(name),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             selector: Some(labels(name)),

@@ -6,11 +6,11 @@ use std::time::Duration;
 use futures::future::try_join_all;
 use k8s_openapi::api::core::v1::{Node, NodeStatus, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
+use kube::api::ListParams;
 use kube::{Api, Client};
-use wharf_testenv::wait::wait_for;
 
-use crate::{BENCH_LABEL, BenchError};
+use crate::BenchError;
+use crate::temporary::{self, labelled};
 
 /// The annotation kwok puts on (and looks for on) the nodes it simulates.
 const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
@@ -95,41 +95,22 @@ pub async fn add(client: &Client, names: &[String]) -> Result<(), BenchError> {
 }
 
 async fn add_one(nodes: &Api<Node>, name: &str) -> Result<(), BenchError> {
-    nodes
-        .create(&PostParams::default(), &kwok_node(name))
-        .await
-        .map_err(BenchError::kube(format!(
-            "adding the temporary node {name}"
-        )))?;
-    wait_for(
+    temporary::create_ready(
         nodes,
-        name,
+        &kwok_node(name),
+        &format!("adding the temporary node {name}"),
         "the node to be Ready and schedulable",
         NODE_TIMEOUT,
         is_schedulable,
     )
     .await
-    .map_err(|source| BenchError::TestEnv {
-        what: format!("adding the temporary node {name}"),
-        source,
-    })?;
-    Ok(())
 }
 
 /// Deletes the nodes `names` (those already gone are fine).
 pub async fn remove(client: &Client, names: &[String]) -> Result<(), BenchError> {
     let nodes = Api::<Node>::all(client.clone());
     for name in names {
-        match nodes.delete(name, &DeleteParams::background()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => {
-                return Err(BenchError::Kube {
-                    what: format!("deleting the temporary node {name}"),
-                    source,
-                });
-            }
-        }
+        temporary::delete(&nodes, name, &format!("the temporary node {name}")).await?;
     }
     Ok(())
 }
@@ -141,28 +122,22 @@ fn kwok_node(name: &str) -> Node {
         ("memory".to_owned(), Quantity("128Gi".into())),
         ("pods".to_owned(), Quantity(PODS_PER_NODE.to_string())),
     ]);
-    let labels = [
-        ("kubernetes.io/arch", "amd64"),
-        ("kubernetes.io/os", "linux"),
-        ("kubernetes.io/hostname", name),
-        ("type", "kwok"),
-        (BENCH_LABEL, "true"),
-    ];
+    let mut metadata = labelled(name);
+    metadata.labels.get_or_insert_default().extend(
+        [
+            ("kubernetes.io/arch", "amd64"),
+            ("kubernetes.io/os", "linux"),
+            ("kubernetes.io/hostname", name),
+            ("type", "kwok"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    metadata.annotations = Some(BTreeMap::from([
+        (KWOK_NODE_ANNOTATION.to_owned(), "fake".to_owned()),
+        ("node.alpha.kubernetes.io/ttl".to_owned(), "0".to_owned()),
+    ]));
     Node {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(
-                labels
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            ),
-            annotations: Some(BTreeMap::from([
-                (KWOK_NODE_ANNOTATION.to_owned(), "fake".to_owned()),
-                ("node.alpha.kubernetes.io/ttl".to_owned(), "0".to_owned()),
-            ])),
-            ..ObjectMeta::default()
-        },
+        metadata,
         status: Some(NodeStatus {
             allocatable: Some(resources.clone()),
             capacity: Some(resources),

@@ -4,17 +4,16 @@
 //! about 250 Services); since Kubernetes 1.33 more ranges can be added at run time
 //! as ServiceCIDR objects.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{ServiceCIDR, ServiceCIDRSpec};
-use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
+use kube::api::ListParams;
 use kube::{Api, Client};
-use wharf_testenv::wait::wait_for;
 
-use crate::{BENCH_LABEL, BenchError};
+use crate::BenchError;
+use crate::temporary::{self, labelled};
 
 /// How long a new ServiceCIDR may take to become Ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -165,55 +164,30 @@ pub fn plan(ips: &ServiceIps, wanted: usize, run: &str) -> Result<(String, Strin
 
 /// Adds the ServiceCIDR `name` for `cidr` and waits until it is Ready.
 pub async fn add(client: &Client, name: &str, cidr: &str) -> Result<(), BenchError> {
-    let api = Api::<ServiceCIDR>::all(client.clone());
     let object = ServiceCIDR {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(BTreeMap::from([(
-                BENCH_LABEL.to_owned(),
-                "true".to_owned(),
-            )])),
-            ..ObjectMeta::default()
-        },
+        metadata: labelled(name),
         spec: Some(ServiceCIDRSpec {
             cidrs: Some(vec![cidr.to_owned()]),
         }),
         ..ServiceCIDR::default()
     };
-    api.create(&PostParams::default(), &object)
-        .await
-        .map_err(BenchError::kube(format!(
-            "adding the temporary ServiceCIDR {name} ({cidr})"
-        )))?;
-    wait_for(
-        &api,
-        name,
+    temporary::create_ready(
+        &Api::all(client.clone()),
+        &object,
+        &format!("adding the temporary ServiceCIDR {name} ({cidr})"),
         "the ServiceCIDR to be Ready",
         READY_TIMEOUT,
         is_ready,
     )
     .await
-    .map_err(|source| BenchError::TestEnv {
-        what: format!("adding the temporary ServiceCIDR {name}"),
-        source,
-    })?;
-    Ok(())
 }
 
 /// Deletes the ServiceCIDR `name`; the API server finishes the deletion once no
 /// Service uses an address of it.
 pub async fn remove(client: &Client, name: &str) -> Result<(), BenchError> {
-    match Api::<ServiceCIDR>::all(client.clone())
-        .delete(name, &DeleteParams::background())
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(source) => Err(BenchError::Kube {
-            what: format!("deleting the temporary ServiceCIDR {name}"),
-            source,
-        }),
-    }
+    let what = format!("the temporary ServiceCIDR {name}");
+    temporary::delete(&Api::<ServiceCIDR>::all(client.clone()), name, &what).await?;
+    Ok(())
 }
 
 #[cfg(test)]

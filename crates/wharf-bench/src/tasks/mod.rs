@@ -105,10 +105,7 @@ async fn measure(
                     .map_err(|e| BenchError::Api(format!("building a Job: {e}")))?;
                 api.create(&PostParams::default(), &job)
                     .await
-                    .map_err(|source| BenchError::Kube {
-                        what: format!("creating Job {i}"),
-                        source,
-                    })?;
+                    .map_err(BenchError::kube(format!("creating Job {i}")))?;
                 created.add();
                 Ok::<(), BenchError>(())
             }
