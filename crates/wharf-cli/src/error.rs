@@ -312,6 +312,11 @@ mod tests {
         );
     }
 
+    /// Asserts the exit code and the message of `error`.
+    fn exits_saying(error: &CliError, exit: Exit, report: &str) {
+        assert_eq!((error.exit(), error.report().as_str()), (exit, report));
+    }
+
     #[test]
     fn each_failure_has_its_exit() {
         assert_eq!(api(404, "{}").exit(), Exit::NotFound);
@@ -328,19 +333,19 @@ mod tests {
             timeout: "5m".into(),
             reason: Some("0/1 pods ready".into()),
         };
-        assert_eq!(ran_out.exit(), Exit::WaitRanOut);
-        assert_eq!(
-            ran_out.report(),
-            "app web was not Ready within 5m: 0/1 pods ready; see `wharf apps status web`"
+        exits_saying(
+            &ran_out,
+            Exit::WaitRanOut,
+            "app web was not Ready within 5m: 0/1 pods ready; see `wharf apps status web`",
         );
         let taken = CliError::Unavailable {
             name: "shop".into(),
             reason: "a Space of that name exists".into(),
         };
-        assert_eq!(taken.exit(), Exit::Conflict);
-        assert_eq!(
-            taken.report(),
-            "the name shop is not available: a Space of that name exists"
+        exits_saying(
+            &taken,
+            Exit::Conflict,
+            "the name shop is not available: a Space of that name exists",
         );
         assert_eq!(CliError::Other("x".into()).exit(), Exit::Failure);
         let failed = CliError::TaskFailed {
@@ -349,10 +354,10 @@ mod tests {
             reason: Some("BackoffLimitExceeded".into()),
             message: Some("3 attempts failed".into()),
         };
-        assert_eq!(failed.exit(), Exit::TaskFailed);
-        assert_eq!(
-            failed.report(),
-            "task etl failed (BackoffLimitExceeded): 3 attempts failed; see `wharf tasks logs etl`"
+        exits_saying(
+            &failed,
+            Exit::TaskFailed,
+            "task etl failed (BackoffLimitExceeded): 3 attempts failed; see `wharf tasks logs etl`",
         );
         let cancelled = CliError::TaskFailed {
             name: "etl".into(),

@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use k8s_openapi::jiff::Timestamp;
 use reqwest::Method;
-use serde_json::{Value, json};
-use wharf_model::api::{AppList, AppState, EventEntry, ScaleRequest};
+use serde_json::Value;
+use wharf_model::api::{AppState, EventEntry, ScaleRequest};
 use wharf_model::app::{App, AppPort};
 use wharf_model::wire::paths::{self, ApiPath, AppResource, Collection};
 
 use super::env::{self, EnvCommand};
 use super::timeout::{Timeout, parse_timeout};
-use super::{Context, ListArgs, decode, encode, list_all, note_or_nothing, print_with, stream_out};
+use super::{
+    Context, ListArgs, decode, encode, note_or_nothing, print_list, print_with, stream_out,
+};
 use crate::client::add_query;
 use crate::error::CliError;
 use crate::manifest::{Overrides, apply_body, build_app, parse_env, parse_manifest, parse_port};
@@ -320,21 +322,17 @@ fn read_manifest(path: &Path) -> Result<App, CliError> {
 }
 
 async fn list(ctx: &Context, selector: Option<&str>) -> Result<(), CliError> {
-    let path = paths::collection(&ctx.namespace, Collection::Apps);
-    let items = list_all(ctx, &path, selector).await?;
-    let body = json!({ "items": items });
-    print_with(ctx, &body, |list: AppList| {
-        if list.items.is_empty() {
-            note(&format!("No apps in namespace {}.", ctx.namespace));
-            return String::new();
-        }
-        views::apps_table(&list.items, Timestamp::now()).render()
+    print_list(ctx, Collection::Apps, selector, "apps", |items| {
+        views::apps_table(items, Timestamp::now()).render()
     })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use serde_json::json;
 
     use super::*;
     use crate::cli::{Command, parse_line};

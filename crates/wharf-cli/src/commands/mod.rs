@@ -21,14 +21,14 @@ use futures::StreamExt;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
-use wharf_model::wire::paths::ApiPath;
+use serde_json::{Value, json};
+use wharf_model::wire::paths::{self, ApiPath, Collection};
 
 use crate::cli::{Cli, Command};
 use crate::client::{Answer, Client, add_query};
 use crate::config::{self, env_var};
 use crate::error::CliError;
-use crate::output::{OutputFormat, emit, emit_chunk, render_value};
+use crate::output::{OutputFormat, emit, emit_chunk, note, render_value};
 
 /// What every App, Task and Space command needs: a client, the namespace and the output format.
 #[derive(Debug)]
@@ -140,6 +140,31 @@ pub(crate) fn note_or_nothing(ctx: &Context, text: &str) -> Result<(), CliError>
         OutputFormat::Table => emit(text),
         _ => Ok(()),
     }
+}
+
+/// Lists the namespace's `collection` (every page) and prints it: the items as
+/// JSON or YAML, or as `table` of them, or a note that the namespace has no `noun`.
+pub(crate) async fn print_list<T: DeserializeOwned>(
+    ctx: &Context,
+    collection: Collection,
+    selector: Option<&str>,
+    noun: &str,
+    table: impl FnOnce(&[T]) -> String,
+) -> Result<(), CliError> {
+    /// The list as printed: one page with every item.
+    #[derive(Deserialize)]
+    struct Items<T> {
+        items: Vec<T>,
+    }
+    let path = paths::collection(&ctx.namespace, collection);
+    let body = json!({ "items": list_all(ctx, &path, selector).await? });
+    print_with(ctx, &body, |list: Items<T>| {
+        if list.items.is_empty() {
+            note(&format!("No {noun} in namespace {}.", ctx.namespace));
+            return String::new();
+        }
+        table(&list.items)
+    })
 }
 
 /// One page of a list: its items kept as sent, and the token of the next page.

@@ -6,18 +6,16 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use k8s_openapi::jiff::Timestamp;
 use reqwest::Method;
-use serde_json::{Value, json};
-use wharf_model::api::TaskList;
+use serde_json::Value;
 use wharf_model::task::{Task, TaskPhase};
 use wharf_model::wire::paths::{self, Collection, TaskResource};
 
 use super::task_results::{self, ResultsArgs};
 use super::task_run::{self, RunArgs};
 use super::timeout::{Timeout, parse_wait_limit};
-use super::{Context, ListArgs, decode, list_all, note_or_nothing, print_with, stream_out};
+use super::{Context, ListArgs, decode, note_or_nothing, print_list, print_with, stream_out};
 use crate::client::add_query;
 use crate::error::CliError;
-use crate::output::note;
 use crate::progress::Spinner;
 use crate::task_views::tasks_table;
 
@@ -227,20 +225,16 @@ pub(super) fn succeeded(name: &str, task: &Task) -> Result<(), CliError> {
 }
 
 async fn list(ctx: &Context, selector: Option<&str>) -> Result<(), CliError> {
-    let path = paths::collection(&ctx.namespace, Collection::Tasks);
-    let items = list_all(ctx, &path, selector).await?;
-    let body = json!({ "items": items });
-    print_with(ctx, &body, |list: TaskList| {
-        if list.items.is_empty() {
-            note(&format!("No tasks in namespace {}.", ctx.namespace));
-            return String::new();
-        }
-        tasks_table(&list.items, Timestamp::now()).render()
+    print_list(ctx, Collection::Tasks, selector, "tasks", |items| {
+        tasks_table(items, Timestamp::now()).render()
     })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::cli::{Command, parse_line};
 
