@@ -197,16 +197,7 @@ impl Error {
 }
 
 /// The error and every cause below it, joined with `: `, for one log line.
-pub fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use wharf_model::error_chain::error_chain as report;
 
 #[cfg(test)]
 mod tests {
