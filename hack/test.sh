@@ -16,6 +16,12 @@ WHARF_MOTO_SERVER="$(hack/moto/install.sh | tail -n 1)"
 export WHARF_MOTO_SERVER
 echo "[test] moto S3 server: $WHARF_MOTO_SERVER" >&2
 
+# CI builds once in a fresh clone: incremental data would only take disk space
+# (tens of GB across the workspace's test binaries).
+if [[ "${CI:-}" == true ]]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 hack/check-loopback.sh
 start=$SECONDS
 cargo test --workspace --no-fail-fast
