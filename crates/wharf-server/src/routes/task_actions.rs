@@ -33,7 +33,10 @@ pub async fn cancel_task(
     path: TaskPath,
     QueryParams(wait): QueryParams<WaitQuery<Task>>,
 ) -> Result<Response, ApiError> {
-    let task = path.load_for(Verb::Update).await?;
+    path.load_for(Verb::Update).await?;
+    // Decided on a fresh read: the watch cache may lag a wait that has just seen
+    // the Task finish, and cancelling a finished Task must be refused.
+    let task = path.api().get(&path.name).await?;
     if let Some(phase) = task
         .status
         .as_ref()
