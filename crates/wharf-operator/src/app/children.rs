@@ -15,7 +15,7 @@ use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
-use wharf_model::app::build::AppChildren;
+use wharf_model::app::build::{AppChildren, env_object_name, files_object_name};
 
 use crate::OperatorConfig;
 use crate::kit::{ApplyError, Children};
@@ -136,19 +136,6 @@ pub fn reflect(
     )
 }
 
-fn name_of<K: Resource>(object: Option<&K>) -> Option<&str> {
-    object.and_then(|o| o.meta().name.as_deref())
-}
-
-/// The names among `objects` that are there.
-fn wanted(objects: &[Option<&str>]) -> Vec<String> {
-    objects
-        .iter()
-        .flatten()
-        .map(|name| (*name).to_owned())
-        .collect()
-}
-
 /// Applies every child the App needs, removes those it no longer needs, and returns
 /// the Deployment as the API server (or an up-to-date cache) has it.
 pub async fn apply_all(
@@ -182,20 +169,32 @@ pub async fn apply_all(
         apply_optional(children, built.autoscaler.as_ref(), &stores.autoscalers),
     )?;
 
-    // Claims are never removed with the App's spec: they hold data.
-    let service = wanted(&[name_of(built.service.as_ref())]);
-    children.prune(&stores.services, service).await?;
-    let ingress = wanted(&[name_of(built.ingress.as_ref())]);
-    children.prune(&stores.ingresses, ingress).await?;
-    let autoscaler = wanted(&[name_of(built.autoscaler.as_ref())]);
-    children.prune(&stores.autoscalers, autoscaler).await?;
-    let maps = wanted(&[
-        name_of(built.env_config_map.as_ref()),
-        name_of(built.files_config_map.as_ref()),
-    ]);
-    children.prune(&stores.config_maps, maps).await?;
-    let secret = wanted(&[name_of(built.env_secret.as_ref())]);
-    children.prune(&stores.secrets, secret).await?;
+    // What the spec no longer asks for goes; claims never do: they hold data.
+    let app = &children.owner().name;
+    if built.service.is_none() {
+        children.remove(&stores.services, app).await?;
+    }
+    if built.ingress.is_none() {
+        children.remove(&stores.ingresses, app).await?;
+    }
+    if built.autoscaler.is_none() {
+        children.remove(&stores.autoscalers, app).await?;
+    }
+    if built.env_config_map.is_none() {
+        children
+            .remove(&stores.config_maps, &env_object_name(app))
+            .await?;
+    }
+    if built.files_config_map.is_none() {
+        children
+            .remove(&stores.config_maps, &files_object_name(app))
+            .await?;
+    }
+    if built.env_secret.is_none() {
+        children
+            .remove(&stores.secrets, &env_object_name(app))
+            .await?;
+    }
     Ok(deployment)
 }
 

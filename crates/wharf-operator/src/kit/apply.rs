@@ -48,7 +48,7 @@ impl<K> Child for K where
 {
 }
 
-/// The children of one object: applies, creates and prunes them, naming the owner
+/// The children of one object: applies, creates and removes them, naming the owner
 /// in every error.
 pub struct Children<'a> {
     client: &'a Client,
@@ -81,7 +81,7 @@ impl<'a> Children<'a> {
         let child = ObjectName::of(desired);
         let mut body = self.body(desired)?;
         stamp(&mut body);
-        if let Some(cached) = cache.and_then(|c| c.get(&object_ref(desired))) {
+        if let Some(cached) = cache.and_then(|c| c.get(&ObjectRef::from_obj(desired))) {
             let current = serde_json::to_value(cached.as_ref()).unwrap_or_default();
             if holds(&current, &body) {
                 return Ok(K::clone(&cached));
@@ -100,20 +100,14 @@ impl<'a> Children<'a> {
             })
     }
 
-    /// Creates `desired` unless `cache` has it (for children whose spec cannot
-    /// change once made, such as a Job's pod template); returns it as it exists.
-    pub async fn create_once<K>(
-        &self,
-        desired: &K,
-        cache: Option<&Store<K>>,
-    ) -> Result<K, ApplyError>
+    /// Creates `desired`, for children whose spec cannot change once made (a Job's
+    /// pod template): the caller asks only when its cache has none. Returns the
+    /// child as it exists, also when an earlier reconcile made it.
+    pub async fn create_once<K>(&self, desired: &K) -> Result<K, ApplyError>
     where
         K: Child,
         K::Scope: Scope,
     {
-        if let Some(cached) = cache.and_then(|c| c.get(&object_ref(desired))) {
-            return Ok(K::clone(&cached));
-        }
         let child = ObjectName::of(desired);
         let api = api_for(self.client, desired);
         match api.create(&PostParams::default(), desired).await {
@@ -140,10 +134,10 @@ impl<'a> Children<'a> {
         }
     }
 
-    /// Deletes the children in `cache` that this owner controls and whose names are
-    /// not `wanted`. Only objects with this owner's UID in their owner references
-    /// are touched, never a same-named object of someone else's.
-    pub async fn prune<K>(&self, cache: &Store<K>, wanted: Vec<String>) -> Result<(), Error>
+    /// Deletes the child `name` in the owner's namespace when `cache` has it and this
+    /// owner controls it (its UID is in the child's owner references), never a
+    /// same-named object of someone else's. One cache lookup: nothing is listed.
+    pub async fn remove<K>(&self, cache: &Store<K>, name: &str) -> Result<(), Error>
     where
         K: Child,
         K::Scope: Scope,
@@ -151,16 +145,16 @@ impl<'a> Children<'a> {
         let Some(uid) = &self.owner_uid else {
             return Ok(());
         };
-        let stale: Vec<_> = cache
-            .state()
-            .into_iter()
-            .filter(|child| child.owner_references().iter().any(|o| &o.uid == uid))
-            .filter(|child| !wanted.contains(&child.name_any()))
-            .collect();
-        for child in stale {
-            self.delete(child.as_ref()).await?;
+        let key = match &self.owner.namespace {
+            Some(ns) => ObjectRef::new(name).within(ns),
+            None => ObjectRef::new(name),
+        };
+        match cache.get(&key) {
+            Some(child) if child.owner_references().iter().any(|o| &o.uid == uid) => {
+                self.delete(child.as_ref()).await
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Deletes `object` (a child, or the owner itself); fine when it is already gone.
@@ -203,14 +197,6 @@ impl<'a> Children<'a> {
                 ApplyError::Failed(failed(self.owner.clone(), child.clone(), source))
             }
         }
-    }
-}
-
-fn object_ref<K: Resource<DynamicType = ()>>(object: &K) -> ObjectRef<K> {
-    let name = object.meta().name.as_deref().unwrap_or_default();
-    match object.meta().namespace.as_deref() {
-        Some(ns) => ObjectRef::new(name).within(ns),
-        None => ObjectRef::new(name),
     }
 }
 

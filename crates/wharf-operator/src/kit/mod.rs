@@ -9,9 +9,9 @@
 //!   reconcile is timed; one error policy retries with exponential backoff.
 //! - [`Children`]: server-side apply of children under one field manager, one rule
 //!   for what is the user's problem and what is transient ([`classify`]), skipping
-//!   an apply whose cached copy already holds what would be sent, pruning children
-//!   no longer wanted from the reflector caches, and deleting what may already be
-//!   gone.
+//!   an apply whose cached copy already holds what would be sent, removing a child
+//!   no longer wanted (found by one cache lookup, only when this owner controls
+//!   it), and deleting what may already be gone.
 //! - [`report`]: one status write, generic over the kind and sent only when the
 //!   status changed, with an Event when the phase changes.
 //!

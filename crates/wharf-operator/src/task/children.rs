@@ -8,19 +8,13 @@ use wharf_model::task::build::TaskChildren;
 use super::TaskStores;
 use crate::kit::{ApplyError, Children};
 
-/// Applies the Task's supporting objects and creates its Job, unless the Job exists
-/// already. Returns the Job as the API server (or the cache) has it.
+/// Applies the Task's supporting objects and creates its Job (called only while
+/// the Job cache has none). Returns the Job as the API server has it.
 pub async fn make(
     children: &Children<'_>,
     stores: &TaskStores,
     built: TaskChildren,
 ) -> Result<Job, ApplyError> {
-    if let Some(job) = stores
-        .jobs
-        .get(&kube::runtime::reflector::ObjectRef::from_obj(&built.job))
-    {
-        return Ok(Job::clone(&job));
-    }
     // Everything the pod mounts or runs as exists before the pod does.
     if let Some(account) = &built.collector_account {
         children.apply(account, None).await?;
@@ -34,5 +28,5 @@ pub async fn make(
     if let Some(secret) = &built.env_secret {
         children.apply(secret, Some(&stores.secrets)).await?;
     }
-    children.create_once(&built.job, Some(&stores.jobs)).await
+    children.create_once(&built.job).await
 }
