@@ -209,61 +209,32 @@ async fn the_problem_says_which_name_is_wrong() {
             "{}/v1/namespaces/{}/apps/%09%F0%AC%AB%8D/scale",
             h.base, h.ns
         );
-        let response = h
-            .http
-            .post(&url)
-            .bearer_auth(&h.granted)
-            .json(&serde_json::json!({ "replicas": 1 }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
-        let problem: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(problem["code"], "invalid_name");
-        assert_eq!(problem["field"], "path.name");
-
-        let url = format!("{}/v1/namespaces/Team/tasks", h.base);
-        let response = h
-            .http
-            .get(&url)
-            .bearer_auth(&h.granted)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
-        let problem: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(problem["code"], "invalid_name");
-        assert_eq!(problem["field"], "path.namespace");
+        let response = h.post(&url, serde_json::json!({ "replicas": 1 })).await;
+        assert_invalid_name(response, "path.name").await;
+        let response = h.get(&format!("{}/v1/namespaces/Team/tasks", h.base)).await;
+        assert_invalid_name(response, "path.namespace").await;
 
         // Without a token, a malformed name is still refused as such, and a
         // well-formed one still asks for the token.
-        let anonymous = h
-            .http
-            .get(format!("{}/v1/namespaces/{}/apps/Web", h.base, h.ns))
-            .send()
-            .await
-            .unwrap();
+        let apps = format!("{}/v1/namespaces/{}/apps", h.base, h.ns);
+        let anonymous = h.anonymous().get(&format!("{apps}/Web")).await;
         assert_eq!(anonymous.status(), reqwest::StatusCode::BAD_REQUEST);
-        let anonymous = h
-            .http
-            .get(format!("{}/v1/namespaces/{}/apps/web", h.base, h.ns))
-            .send()
-            .await
-            .unwrap();
+        let anonymous = h.anonymous().get(&format!("{apps}/web")).await;
         assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
 
         // The name check of /v1/space-names is an answer, not a refusal.
-        let check: serde_json::Value = h
-            .http
-            .get(format!("{}/v1/space-names/%09%C3%BC", h.base))
-            .bearer_auth(&h.granted)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let check = h
+            .get_json(&format!("{}/v1/space-names/%09%C3%BC", h.base))
+            .await;
         assert_eq!(check["available"], false);
     })
     .await;
+}
+
+/// Asserts a 400 `invalid_name` problem that names `field`.
+async fn assert_invalid_name(response: reqwest::Response, field: &str) {
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let problem = support::problem(response).await;
+    assert_eq!(problem["code"], "invalid_name");
+    assert_eq!(problem["field"], field);
 }

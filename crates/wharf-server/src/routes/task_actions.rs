@@ -33,10 +33,14 @@ pub async fn cancel_task(
     path: TaskPath,
     QueryParams(wait): QueryParams<WaitQuery<Task>>,
 ) -> Result<Response, ApiError> {
-    path.load_for(Verb::Update).await?;
-    // Decided on a fresh read: the watch cache may lag a wait that has just seen
-    // the Task finish, and cancelling a finished Task must be refused.
-    let task = path.api().get(&path.name).await?;
+    path.authorize(Verb::Update).await?;
+    // Decided on a fresh read, not the watch cache: the cache may lag a wait that
+    // has just seen the Task finish, and cancelling a finished Task must be refused.
+    let task = path
+        .api()
+        .get_opt(&path.name)
+        .await?
+        .ok_or_else(|| path.not_found())?;
     if let Some(phase) = task
         .status
         .as_ref()
