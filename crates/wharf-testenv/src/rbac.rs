@@ -68,7 +68,9 @@ pub fn service_account_user(ns: &str, account: &str) -> String {
 }
 
 /// Creates Role `role` in `ns` allowing `verbs` on Wharf's (`wharf.dev`) `resources`,
-/// and binds it to ServiceAccount `account`.
+/// binds it to ServiceAccount `account`, and returns once the authorizer allows it:
+/// a request sent straight after the binding is made may otherwise be refused (and
+/// the Wharf server caches a refusal for seconds).
 pub async fn grant(
     client: &Client,
     ns: &str,
@@ -84,6 +86,18 @@ pub async fn grant(
     .unwrap();
     create_or_keep(&Api::<Role>::namespaced(client.clone(), ns), &object).await;
     bind(client, ns, account, "Role", role).await;
+    // The authorizer learns each Role and RoleBinding whole, so once it allows one
+    // granted access it allows them all.
+    let (resource, subresource) = match resources[0].split_once('/') {
+        Some((resource, subresource)) => (resource, Some(subresource)),
+        None => (resources[0], None),
+    };
+    let access = Access {
+        verb: verbs[0],
+        resource,
+        subresource,
+    };
+    until_authorized(client, ns, &service_account_user(ns, account), access).await;
 }
 
 /// Binds ServiceAccount `account` in `ns` to `kind` (`Role` or `ClusterRole`) `role`,
