@@ -133,12 +133,15 @@ async fn report(
     now: Timestamp,
 ) -> Result<Action, Error> {
     let status = compute(app, &outcome, expires_at, now);
-    kit::report(&ctx.shared, app, &status).await?;
+    let written = kit::report(&ctx.shared, app, &status).await?;
 
     let mut next = match outcome {
         Outcome::Problem(_) => RETRY_PROBLEM,
         Outcome::Applied { .. } => RESYNC,
     };
+    if let Some(within) = written.look_again_within() {
+        next = next.min(within);
+    }
     if let Some(at) = expires_at {
         let until = Duration::try_from(at.duration_since(now)).unwrap_or_default();
         next = next.min(until + Duration::from_millis(100));

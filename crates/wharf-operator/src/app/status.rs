@@ -18,7 +18,23 @@ crate::kit::reported!(
     warning: AppPhase::Failed | AppPhase::Degraded,
     written: |app: &App| app.status.clone(),
     summary: |status: &AppStatus| crate::kit::ready_message(&status.conditions),
+    without_counts: without_counts,
 );
+
+/// `status` without its pod counts and the condition messages that quote them:
+/// during a rollout those move several times a second, and the phase change that
+/// ends it carries the final numbers.
+fn without_counts(status: &AppStatus) -> AppStatus {
+    let mut status = status.clone();
+    status.replicas = None;
+    status.ready_replicas = None;
+    status.updated_replicas = None;
+    status.available_replicas = None;
+    for condition in &mut status.conditions {
+        condition.message.clear();
+    }
+    status
+}
 
 /// What a reconcile ended with.
 pub enum Outcome {
@@ -309,6 +325,22 @@ mod tests {
         assert_eq!(status.phase, Some(AppPhase::Degraded));
         let degraded = condition_of(&status, "Degraded");
         assert!(degraded.message.contains("exceeded quota"));
+    }
+
+    #[test]
+    fn counts_alone_may_wait_but_a_phase_change_may_not() {
+        use crate::kit::Reported;
+        let app = app(3, false);
+        let status = |ready| compute(&app, &applied(deployment(3, ready, 3)), None, now());
+        let (one, two, all) = (status(1), status(2), status(3));
+        assert_ne!(one, two);
+        assert_eq!(App::without_counts(&one), App::without_counts(&two));
+        assert_eq!(all.phase, Some(AppPhase::Running));
+        assert_ne!(App::without_counts(&two), App::without_counts(&all));
+        // A new generation is never just counts.
+        let mut newer = two.clone();
+        newer.observed_generation = Some(4);
+        assert_ne!(App::without_counts(&two), App::without_counts(&newer));
     }
 
     #[test]

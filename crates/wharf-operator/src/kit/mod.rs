@@ -13,7 +13,8 @@
 //!   no longer wanted (found by one cache lookup, only when this owner controls
 //!   it), and deleting what may already be gone.
 //! - [`report`]: one status write, generic over the kind and sent only when the
-//!   status changed, with an Event when the phase changes.
+//!   status changed, with an Event when the phase changes; a change of counts alone
+//!   may wait a few seconds for the next change that matters.
 //!
 //! What a new kind writes, besides its pure build function in `wharf-model`:
 //!
@@ -51,5 +52,7 @@ pub use classify::{Problem, Transience, classify};
 pub use run::{KindContext, WithStores, controller, run};
 pub use scope::{Scope, api_for};
 pub(crate) use status::reported;
-pub use status::{Phase, Reported, StatusMemory, ready_message, report, write_status};
+pub use status::{
+    COUNTS_SETTLE, Phase, Reported, StatusMemory, StatusWrite, ready_message, report, write_status,
+};
 pub use unchanged::{APPLIED_ANNOTATION, holds};

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::EventType;
@@ -43,6 +44,42 @@ pub trait Reported:
 
     /// What an Event about `status`'s phase says, for people.
     fn summary(status: &Self::Status) -> String;
+
+    /// `status` without the parts that may be written late (pod counts, and the
+    /// messages that quote them): a change only there waits up to [`COUNTS_SETTLE`]
+    /// and goes out with the next change that matters, instead of costing a write
+    /// (and a watch event, and a reconcile) of its own. `None`, the default: every
+    /// change is written at once.
+    fn without_counts(_status: &Self::Status) -> Option<Self::Status> {
+        None
+    }
+}
+
+/// How long a change of counts alone may wait for a change that matters. A rollout
+/// moves its counts several times within seconds and ends in a phase change, which
+/// carries the final counts.
+pub const COUNTS_SETTLE: Duration = Duration::from_secs(5);
+
+/// What [`report`] did with a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusWrite {
+    /// The object has it already (or it was just written).
+    Unchanged,
+    /// It was written.
+    Sent,
+    /// Only counts changed, and they wait; reconcile again within this long so
+    /// they are written even when nothing else happens.
+    Waiting(Duration),
+}
+
+impl StatusWrite {
+    /// The time within which the object must be looked at again, if any.
+    pub fn look_again_within(self) -> Option<Duration> {
+        match self {
+            StatusWrite::Waiting(within) => Some(within),
+            StatusWrite::Unchanged | StatusWrite::Sent => None,
+        }
+    }
 }
 
 /// The message of the `Ready` condition among `conditions`, the usual Event note.
@@ -58,11 +95,13 @@ pub fn ready_message(
 
 /// Implements [`Phase`] for a kind's phase enum (by its `as_str`) and [`Reported`]
 /// for the kind: `warning` is the pattern of the phases that deserve a Warning
-/// Event, `written` reads the operator's part of the status from an object, and
-/// `summary` is what an Event about a status says.
+/// Event, `written` reads the operator's part of the status from an object,
+/// `summary` is what an Event about a status says, and the optional
+/// `without_counts` clears what may be written late ([`Reported::without_counts`]).
 macro_rules! reported {
     ($kind:ty, status: $status:ty, phase: $phase:ty, warning: $warning:pat,
-     written: $written:expr, summary: $summary:expr $(,)?) => {
+     written: $written:expr, summary: $summary:expr
+     $(, without_counts: $without_counts:expr)? $(,)?) => {
         impl $crate::kit::Phase for $phase {
             fn name(self) -> &'static str {
                 self.as_str()
@@ -88,6 +127,12 @@ macro_rules! reported {
             fn summary(status: &$status) -> String {
                 ($summary)(status)
             }
+
+            $(
+                fn without_counts(status: &$status) -> Option<$status> {
+                    Some(($without_counts)(status))
+                }
+            )?
         }
     };
 }
@@ -98,12 +143,14 @@ pub(crate) use reported;
 /// written rather than writing it again.
 #[derive(Default)]
 pub struct StatusMemory {
-    written: Mutex<HashMap<String, Written>>,
+    written: Mutex<HashMap<String, LastWrite>>,
+    /// Since when a change of counts alone has waited, by object UID.
+    counts_waiting: Mutex<HashMap<String, Instant>>,
 }
 
 /// What was last written for one object.
 #[derive(Clone, Copy)]
-struct Written {
+struct LastWrite {
     digest: u64,
     phase: Option<&'static str>,
 }
@@ -140,8 +187,38 @@ impl StatusMemory {
             if written.len() >= MEMORY_LIMIT {
                 written.clear();
             }
-            written.insert(uid.to_owned(), Written { digest, phase });
+            written.insert(uid.to_owned(), LastWrite { digest, phase });
         }
+        self.stop_waiting(uid);
+    }
+
+    /// How long a change of counts alone has waited for `uid` (from now, when it
+    /// starts waiting).
+    fn counts_waited(&self, uid: &str) -> Duration {
+        let Ok(mut waiting) = self.counts_waiting.lock() else {
+            return COUNTS_SETTLE;
+        };
+        if waiting.len() >= MEMORY_LIMIT {
+            waiting.clear();
+        }
+        waiting
+            .entry(uid.to_owned())
+            .or_insert_with(Instant::now)
+            .elapsed()
+    }
+
+    fn stop_waiting(&self, uid: &str) {
+        if let Ok(mut waiting) = self.counts_waiting.lock() {
+            waiting.remove(uid);
+        }
+    }
+}
+
+/// Whether `before` and `after` differ only in what `K` lets wait.
+fn only_counts_differ<K: Reported>(before: &K::Status, after: &K::Status) -> bool {
+    match (K::without_counts(before), K::without_counts(after)) {
+        (Some(before), Some(after)) => before == after,
+        _ => false,
     }
 }
 
@@ -183,12 +260,25 @@ where
 /// The report step of every reconcile: writes `status` when it changed and, when
 /// that write changed the phase, publishes an Event named after the new phase (in
 /// the background).
-pub async fn report<K>(ctx: &Context, object: &K, status: &K::Status) -> Result<(), Error>
+pub async fn report<K>(ctx: &Context, object: &K, status: &K::Status) -> Result<StatusWrite, Error>
 where
     K: Reported,
     K::Scope: Scope,
 {
     let uid = object.uid().unwrap_or_default();
+    let written = object.written_status();
+    if written.as_ref() == Some(status) {
+        ctx.status_memory.stop_waiting(&uid);
+        return Ok(StatusWrite::Unchanged);
+    }
+    if let Some(written) = &written
+        && only_counts_differ::<K>(written, status)
+    {
+        let waited = ctx.status_memory.counts_waited(&uid);
+        if let Some(left) = COUNTS_SETTLE.checked_sub(waited).filter(|d| !d.is_zero()) {
+            return Ok(StatusWrite::Waiting(left));
+        }
+    }
     // The object may not show the last write yet; what was written knows better.
     let previous = ctx.status_memory.phase(&uid).unwrap_or_else(|| {
         object
@@ -198,7 +288,7 @@ where
             .map(Phase::name)
     });
     if !write_status(ctx, object, status).await? {
-        return Ok(());
+        return Ok(StatusWrite::Unchanged);
     }
     if let Some(phase) = K::phase(status)
         && previous != Some(phase.name())
@@ -216,5 +306,21 @@ where
             crate::events::publish(&recorder, &reference, type_, reason, &note).await;
         });
     }
-    Ok(())
+    Ok(StatusWrite::Sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_wait_from_the_first_look_until_a_write() {
+        let memory = StatusMemory::default();
+        assert!(memory.counts_waited("a") < COUNTS_SETTLE);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(memory.counts_waited("a") >= Duration::from_millis(20));
+        assert!(memory.counts_waited("b") < Duration::from_millis(20));
+        memory.remember("a", &"status", Some("Running"));
+        assert!(memory.counts_waited("a") < Duration::from_millis(20));
+    }
 }
