@@ -19,7 +19,6 @@ pub mod milestone;
 pub mod namespace;
 pub mod progress;
 pub mod results;
-pub mod signal;
 pub mod tasks;
 pub mod temporary;
 pub mod wharfd;

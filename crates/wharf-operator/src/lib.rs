@@ -17,6 +17,7 @@ mod events;
 mod http;
 pub mod kit;
 mod metrics;
+pub mod signal;
 pub mod space;
 pub mod task;
 mod workload;

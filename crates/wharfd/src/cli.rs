@@ -213,7 +213,9 @@ impl Cli {
                 );
                 Ok(())
             }
-            Command::Collect(args) => crate::collect::run(args, shutdown_signal()).await,
+            Command::Collect(args) => {
+                crate::collect::run(args, wharf_operator::signal::interrupted()).await
+            }
             Command::Operator(args) => run_operator(args).await,
             Command::Server(args) => run_server(args).await,
             Command::All { operator, server } => {
@@ -240,7 +242,7 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     let client =
         kube::Client::try_from(kube_config().await?).context("making a Kubernetes client")?;
     let config = args.config(&client).await?;
-    wharf_server::run(client, config, shutdown_signal()).await?;
+    wharf_server::run(client, config, wharf_operator::signal::interrupted()).await?;
     tracing::info!("API server stopped");
     Ok(())
 }
@@ -279,29 +281,7 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
         qps = args.kube_qps,
         "starting the operator"
     );
-    wharf_operator::run(client, config, shutdown_signal()).await?;
+    wharf_operator::run(client, config, wharf_operator::signal::interrupted()).await?;
     tracing::info!("operator stopped");
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -26,7 +26,7 @@ use wharf_model::app::App;
 
 use crate::progress::Counter;
 use crate::wharfd::OperatorOptions;
-use crate::{BenchError, capacity, cluster, namespace, signal};
+use crate::{BenchError, capacity, cluster, namespace};
 
 pub use report::Report;
 pub use wharf::{Reconciles, WharfOutcome};
@@ -110,7 +110,7 @@ pub async fn run(args: AppsArgs) -> Result<(), BenchError> {
     };
     let measured = tokio::select! {
         measured = both_sides(client, &cluster.kubeconfig, &args, &settings, &sides) => measured,
-        () = signal::interrupted() => Err(BenchError::Interrupted),
+        () = wharf_operator::signal::interrupted() => Err(BenchError::Interrupted),
     };
     // After an interrupt, clean up without waiting: a second Ctrl-C no longer
     // stops the process.

@@ -1,5 +1,6 @@
-//! Stopping a run early: Ctrl-C, or SIGTERM (as `timeout` and CI runners send),
-//! so a benchmark can delete what it created before it exits.
+//! Stopping on Ctrl-C or SIGTERM (as Kubernetes, `timeout` and CI runners send),
+//! for the programs that run Wharf: `wharfd`, which stops its halves cleanly, and
+//! the benchmark, which deletes what it created before it exits.
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
 pub async fn interrupted() {
