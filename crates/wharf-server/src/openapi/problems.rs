@@ -73,7 +73,8 @@ impl IntoResponses for AuthenticatedProblems {
 }
 
 /// What an operation of a Task's result collector answers besides its own
-/// answers: its token is its permission.
+/// answers: its token is its permission, and only a Task that collects results
+/// takes them.
 pub struct CollectorProblems;
 
 impl IntoResponses for CollectorProblems {
@@ -83,6 +84,7 @@ impl IntoResponses for CollectorProblems {
             ("401", "No valid collector token"),
             ("403", "The token is another Task's collector"),
             ("404", "No such Task"),
+            ("409", "The Task collects no results"),
         ])
     }
 }

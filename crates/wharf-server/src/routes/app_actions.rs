@@ -8,7 +8,7 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use wharf_model::api::ScaleRequest;
 use wharf_model::app::App;
-use wharf_model::wire::{ErrorCode, Problem};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 
 use super::path::AppPath;
 use crate::auth::{Permission, Subresource, Verb};
@@ -94,7 +94,7 @@ async fn act(path: &AppPath, action: Action, wait: &WaitQuery<App>) -> Result<Re
         (status = 202, description = "Scaled; the wait ran out", body = AppDoc),
         ObjectProblems<App>,
         JsonBodyProblems,
-        (status = 409, description = "The App autoscales", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The App autoscales", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn scale_app(

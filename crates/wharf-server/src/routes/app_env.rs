@@ -1,11 +1,10 @@
 //! An App's environment variables and volumes.
 
 use axum::Json;
-use kube::api::PostParams;
 use wharf_model::api::{EnvEntry, EnvUpdate, VolumeEntry, validate_app};
 use wharf_model::app::App;
 use wharf_model::app::build::claim_name;
-use wharf_model::wire::{ErrorCode, Problem};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 use wharf_model::workload::EnvVar;
 
 use super::path::AppPath;
@@ -13,9 +12,6 @@ use crate::auth::Verb;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::openapi::{JsonBodyProblems, ObjectProblems};
-
-/// How often a change is retried when the App changed underneath it.
-const CONFLICT_RETRIES: usize = 5;
 
 fn entries(app: &App) -> Vec<EnvEntry> {
     app.spec
@@ -84,7 +80,7 @@ fn apply_update(app: &mut App, update: &EnvUpdate) {
         (status = 200, description = "The variables after the change", body = Vec<EnvEntry>),
         ObjectProblems<App>,
         JsonBodyProblems,
-        (status = 404, description = "No such App or variable", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such App or variable", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn update_env(
@@ -98,51 +94,41 @@ pub async fn update_env(
             "name at least one variable in set or unset",
         ));
     }
-    let api = path.api();
-    for _ in 0..CONFLICT_RETRIES {
-        // Read the current version (not the cache) so the replace below is a
-        // compare-and-swap on its resourceVersion.
-        let mut app = api
-            .get_opt(&path.name)
-            .await?
-            .ok_or_else(|| path.not_found())?;
-        if let Some(missing) = update
-            .unset
-            .iter()
-            .find(|n| !app.spec.env.iter().any(|v| &v.name == *n))
-        {
-            return Err(ApiError::not_found(format!(
-                "App {} has no variable {missing}",
-                path.name
-            ))
-            .at("unset"));
-        }
-        apply_update(&mut app, &update);
-        if let Some(error) = validate_app(&path.name, &app.spec)
-            .into_iter()
-            .find(|e| e.field.starts_with("spec.env"))
-        {
-            let name = update
-                .set
-                .keys()
-                .find(|k| error.message.contains(k.as_str()))
-                .cloned()
-                .unwrap_or_default();
-            return Err(ApiError::invalid(format!("set.{name}"), error.message));
-        }
-        match api.replace(&path.name, &PostParams::default(), &app).await {
-            Ok(replaced) => {
-                path.state().caches().settle(&replaced).await;
-                return Ok(Json(entries(&replaced)));
-            }
-            Err(kube::Error::Api(status)) if status.code == 409 => continue,
-            Err(other) => return Err(other.into()),
-        }
+    let replaced = path
+        .update("while the variables were being set", |app| {
+            edit_env(app, &path.name, &update)
+        })
+        .await?;
+    path.state().caches().settle(&replaced).await;
+    Ok(Json(entries(&replaced)))
+}
+
+/// Applies `update` to App `name`, or says why it cannot: a variable to unset that
+/// it does not have (404), a value its rules refuse (400 naming the variable).
+fn edit_env(app: &mut App, name: &str, update: &EnvUpdate) -> Result<(), ApiError> {
+    if let Some(missing) = update
+        .unset
+        .iter()
+        .find(|n| !app.spec.env.iter().any(|v| &v.name == *n))
+    {
+        return Err(
+            ApiError::not_found(format!("App {name} has no variable {missing}")).at("unset"),
+        );
     }
-    Err(ApiError::conflict(
-        ErrorCode::Busy,
-        "the App kept changing while the variables were being set; try again",
-    ))
+    apply_update(app, update);
+    if let Some(error) = validate_app(name, &app.spec)
+        .into_iter()
+        .find(|e| e.field.starts_with("spec.env"))
+    {
+        let variable = update
+            .set
+            .keys()
+            .find(|k| error.message.contains(k.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        return Err(ApiError::invalid(format!("set.{variable}"), error.message));
+    }
+    Ok(())
 }
 
 /// The App's persistent volumes.

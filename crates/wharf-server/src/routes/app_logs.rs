@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use wharf_model::app::App;
 use wharf_model::app::build::CONTAINER_NAME;
-use wharf_model::wire::Problem;
+use wharf_model::wire::{PROBLEM_CONTENT_TYPE, Problem};
 
 use super::app_observe::pods_of;
 use super::log_stream::{LogWindow, serve_logs};
@@ -40,7 +40,7 @@ pub struct LogsQuery {
     responses(
         (status = 200, description = "Log lines; with several pods each starts with `[pod] `", body = String, content_type = "text/plain"),
         ObjectProblems<App>,
-        (status = 404, description = "No such App or pod", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such App or pod", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn app_logs(

@@ -9,7 +9,7 @@ use kube::{Api, ResourceExt};
 use wharf_model::api::{AppState as AppStateBody, EventEntry, PodSummary, PodUsage};
 use wharf_model::app::build::APP_LABEL;
 use wharf_model::app::{App, AppStatus};
-use wharf_model::wire::{ErrorCode, Problem};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 
 use super::common::pods_labelled;
 use super::path::AppPath;
@@ -192,7 +192,7 @@ pub async fn app_events(path: AppPath) -> Result<Json<Vec<EventEntry>>, ApiError
     responses(
         (status = 200, description = "Use per pod", body = Vec<PodUsage>),
         ObjectProblems<App>,
-        (status = 501, description = "The cluster has no metrics API", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "The cluster has no metrics API", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn app_top(path: AppPath) -> Result<Json<Vec<PodUsage>>, ApiError> {

@@ -7,7 +7,7 @@ use kube::ResourceExt;
 use kube::api::{Patch, PatchParams, PostParams};
 use wharf_model::api::{AppList, validate_app};
 use wharf_model::app::App;
-use wharf_model::wire::Problem;
+use wharf_model::wire::{PROBLEM_CONTENT_TYPE, Problem};
 
 use super::common::{ListQuery, list_page, reset_metadata};
 use super::path::{AppPath, NamespacePath};
@@ -56,7 +56,7 @@ fn prepare(mut app: App, namespace: &str, name_in_path: Option<&str>) -> Result<
         (status = 202, description = "Created; the wait ran out before it was Ready", body = AppDoc),
         CollectionProblems,
         JsonBodyProblems,
-        (status = 409, description = "An App of that name exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An App of that name exists", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn create_app(
@@ -141,8 +141,7 @@ pub async fn list_apps(
     path: NamespacePath<App>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<AppList>, ApiError> {
-    path.authorize(Verb::List).await?;
-    let (items, continue_token) = list_page(&path, &query)?;
+    let (items, continue_token) = list_page(&path, &query).await?;
     Ok(Json(AppList {
         items,
         continue_token,

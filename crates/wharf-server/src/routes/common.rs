@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use wharf_model::api::parse_label_selector;
 
 use super::path::NamespacePath;
+use crate::auth::Verb;
 use crate::error::ApiError;
 use crate::kinds::Kind;
 use crate::state::AppState;
@@ -32,12 +33,14 @@ pub struct ListQuery {
 /// Largest page of a list.
 const MAX_PAGE: usize = 500;
 
-/// One page of the namespace's objects from the watch cache, ordered by name,
-/// and the `continue` token of the next page when there is one.
-pub fn list_page<K: Kind>(
+/// Authorizes listing the namespace's objects, then answers one page of them from
+/// the watch cache, ordered by name, and the `continue` token of the next page
+/// when there is one.
+pub async fn list_page<K: Kind>(
     path: &NamespacePath<K>,
     query: &ListQuery,
 ) -> Result<(Vec<K>, Option<String>), ApiError> {
+    path.authorize(Verb::List).await?;
     let namespace = path.namespace.as_str();
     let selector = parse_label_selector(query.label_selector.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::invalid("query.labelSelector", e.to_string()))?;

@@ -16,6 +16,7 @@ mod task_logs;
 mod task_results;
 mod task_submit;
 mod tasks;
+mod update;
 
 use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};

@@ -202,6 +202,14 @@ impl<K: Kind> ObjectPath<K> {
         if let Some(object) = self.state().caches().get(&self.namespace, &self.name) {
             return Ok(object);
         }
+        self.read().await
+    }
+
+    /// The object as the API server has it now, bypassing the watch cache: for a
+    /// decision the cache may lag (it may not yet hold a change a wait has just
+    /// seen) and for a write guarded by the resourceVersion read. 404 when it does
+    /// not exist.
+    pub async fn read(&self) -> Result<K, ApiError> {
         self.api()
             .get_opt(&self.name)
             .await?

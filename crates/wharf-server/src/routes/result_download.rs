@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use wharf_model::task::Task;
-use wharf_model::wire::{ErrorCode, Problem, headers};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem, headers};
 
 use super::path::{ResultPath, TaskPath};
 use super::task_results::{RawBytes, store_error, task_key};
@@ -50,8 +50,8 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
         (status = 206, description = "The requested range", body = inline(RawBytes), content_type = "application/octet-stream"),
         (status = 304, description = "Unchanged (If-None-Match)"),
         ObjectProblems<Task>,
-        (status = 404, description = "No such Task or result file", body = Problem, content_type = "application/problem+json"),
-        (status = 416, description = "The range is outside the file", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such Task or result file", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
+        (status = 416, description = "The range is outside the file", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn download_result(path: ResultPath, method: Method) -> Result<Response, ApiError> {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use wharf_model::api::{MemberRequest, NameAvailability, QuotaUsage, TransferRequest};
 use wharf_model::space::{Member, Space, SpaceRole, SubjectKind};
-use wharf_model::wire::{ErrorCode, Problem};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 
 use super::path::SpacePath;
 use crate::auth::{Access, Caller, Verb, WharfResource};
@@ -25,9 +25,6 @@ use crate::openapi::{
 };
 use crate::state::AppState;
 use crate::wait::clean;
-
-/// How often a change is retried when the Space changed underneath it.
-const CONFLICT_RETRIES: usize = 5;
 
 /// `{member}` of `/v1/spaces/{name}/members/{member}`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -73,33 +70,28 @@ fn is_member(space: &Space, caller: &Caller) -> bool {
     })
 }
 
-/// Reads the Space, lets `change` edit it, and writes it back with its
-/// resourceVersion, retrying when someone else changed it in between.
+/// Authorizes updating the Space, then edits it with `change`, retrying when
+/// someone else changed it in between.
 async fn update_space(
     path: &SpacePath,
     change: impl Fn(&mut Space) -> Result<(), ApiError>,
 ) -> Result<Json<Space>, ApiError> {
     path.authorize(Verb::Update).await?;
-    let api = path.api();
-    for _ in 0..CONFLICT_RETRIES {
-        let mut space = api
-            .get_opt(&path.name)
-            .await?
-            .ok_or_else(|| path.not_found())?;
-        change(&mut space)?;
-        match api
-            .replace(&path.name, &PostParams::default(), &space)
-            .await
-        {
-            Ok(space) => return Ok(Json(clean(space))),
-            Err(kube::Error::Api(status)) if status.code == 409 => continue,
-            Err(error) => return Err(error.into()),
-        }
+    let space = path.update("while it was being updated", change).await?;
+    Ok(Json(clean(space)))
+}
+
+/// Adds `member`, or replaces the member of the same kind and name.
+fn put_member(space: &mut Space, member: Member) {
+    match space
+        .spec
+        .members
+        .iter_mut()
+        .find(|m| m.kind == member.kind && m.name == member.name)
+    {
+        Some(existing) => *existing = member,
+        None => space.spec.members.push(member),
     }
-    Err(ApiError::conflict(
-        ErrorCode::Busy,
-        "the Space kept changing while it was being updated; try again",
-    ))
 }
 
 fn ensure_an_owner(space: &Space) -> Result<(), ApiError> {
@@ -137,7 +129,7 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
         (status = 201, description = "Created", body = SpaceDoc),
         CollectionProblems,
         JsonBodyProblems,
-        (status = 409, description = "The name or namespace is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name or namespace is taken", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn create_space(
@@ -274,7 +266,7 @@ pub async fn delete_space(path: SpacePath) -> Result<Response, ApiError> {
         (status = 200, description = "The Space with the member", body = SpaceDoc),
         ObjectProblems<Space>,
         JsonBodyProblems,
-        (status = 409, description = "That would leave no owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "That would leave no owner", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn add_member(
@@ -290,15 +282,7 @@ pub async fn add_member(
             name: request.name.clone(),
             role: request.role,
         };
-        match space
-            .spec
-            .members
-            .iter_mut()
-            .find(|m| m.kind == request.kind && m.name == request.name)
-        {
-            Some(existing) => *existing = member,
-            None => space.spec.members.push(member),
-        }
+        put_member(space, member);
         ensure_an_owner(space)
     })
     .await
@@ -313,8 +297,8 @@ pub async fn add_member(
     responses(
         (status = 200, description = "The Space without the member", body = SpaceDoc),
         ObjectProblems<Space>,
-        (status = 404, description = "No such Space or member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "That would leave no owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such Space or member", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
+        (status = 409, description = "That would leave no owner", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn remove_member(
@@ -373,15 +357,7 @@ pub async fn transfer_space(
             name: request.name.clone(),
             role: SpaceRole::Owner,
         };
-        match space
-            .spec
-            .members
-            .iter_mut()
-            .find(|m| m.kind == request.kind && m.name == request.name)
-        {
-            Some(existing) => *existing = owner,
-            None => space.spec.members.push(owner),
-        }
+        put_member(space, owner);
         Ok(())
     })
     .await
@@ -415,7 +391,7 @@ pub async fn space_quota(path: SpacePath) -> Result<Json<QuotaUsage>, ApiError> 
     responses(
         (status = 200, description = "Whether the name is free", body = NameAvailability),
         AuthenticatedProblems,
-        (status = 400, description = "The name is not UTF-8 once percent-decoded (`invalid_name`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The name is not UTF-8 once percent-decoded (`invalid_name`)", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn name_availability(

@@ -6,7 +6,7 @@ use axum::response::Response;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use wharf_model::task::Task;
-use wharf_model::wire::{ErrorCode, Problem};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 
 use super::path::TaskPath;
 use crate::auth::Verb;
@@ -26,7 +26,7 @@ use crate::wait::{WaitQuery, respond_after_wait};
         (status = 200, description = "Cancelling (and finished, when waited for)", body = TaskDoc),
         (status = 202, description = "Cancelling; the wait ran out before it finished", body = TaskDoc),
         ObjectProblems<Task>,
-        (status = 409, description = "The Task has already finished", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Task has already finished", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn cancel_task(
@@ -36,11 +36,7 @@ pub async fn cancel_task(
     path.authorize(Verb::Update).await?;
     // Decided on a fresh read, not the watch cache: the cache may lag a wait that
     // has just seen the Task finish, and cancelling a finished Task must be refused.
-    let task = path
-        .api()
-        .get_opt(&path.name)
-        .await?
-        .ok_or_else(|| path.not_found())?;
+    let task = path.read().await?;
     if let Some(phase) = task
         .status
         .as_ref()

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use wharf_model::task::Task;
 use wharf_model::task::build::{CONTAINER_NAME, TASK_LABEL};
-use wharf_model::wire::{ErrorCode, Problem};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 
 use super::common::pods_labelled;
 use super::log_stream::{LogWindow, serve_logs};
@@ -51,7 +51,7 @@ fn pods_of(state: &AppState, namespace: &str, task: &str) -> Vec<Pod> {
     responses(
         (status = 200, description = "Log lines of the Task's container", body = String, content_type = "text/plain"),
         ObjectProblems<Task>,
-        (status = 404, description = "No such Task or attempt, or no pod yet (code `no_pod`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such Task or attempt, or no pod yet (code `no_pod`)", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn task_logs(

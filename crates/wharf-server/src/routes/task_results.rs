@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use wharf_model::api::TaskResultList;
 use wharf_model::error_chain::error_chain;
 use wharf_model::task::{DEFAULT_RESULTS_MAX_SIZE, ResultFile, ResultManifest, Task};
-use wharf_model::wire::{ErrorCode, Problem, headers};
+use wharf_model::wire::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem, headers};
 
 use super::path::{ResultPath, TaskPath};
 use super::result_download;
@@ -95,10 +95,9 @@ impl utoipa::ToSchema for RawBytes {}
     responses(
         (status = 201, description = "Stored", body = ResultFile),
         CollectorProblems,
-        (status = 400, description = "Invalid name or digest header, or the upload broke off", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Task collects no results", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than results.maxSize", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The bytes do not hash to x-wharf-sha256; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid name or digest header, or the upload broke off", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
+        (status = 413, description = "Larger than results.maxSize", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
+        (status = 422, description = "The bytes do not hash to x-wharf-sha256; nothing was stored", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn upload_result(path: ResultPath, body: Body) -> Result<Response, ApiError> {
@@ -143,8 +142,7 @@ pub async fn upload_result(path: ResultPath, body: Body) -> Result<Response, Api
         (status = 200, description = "Recorded in the Task's status", body = ResultManifest),
         CollectorProblems,
         JsonBodyProblems,
-        (status = 409, description = "The Task collects no results", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An entry does not match the stored file", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An entry does not match the stored file", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn put_manifest(

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use wharf_model::api::TaskList;
 use wharf_model::task::Task;
-use wharf_model::wire::Problem;
+use wharf_model::wire::{PROBLEM_CONTENT_TYPE, Problem};
 
 use super::common::{ListQuery, list_page};
 use super::path::{NamespacePath, TaskPath};
@@ -36,8 +36,8 @@ pub use task_submit::MAX_SUBMISSION;
         (status = 202, description = "Created; the wait ran out before it finished", body = TaskDoc),
         CollectionProblems,
         JsonBodyProblems,
-        (status = 409, description = "A Task (or a dotenv ConfigMap) of that name exists", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A dotenv file is larger than 256 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A Task (or a dotenv ConfigMap) of that name exists", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
+        (status = 413, description = "A dotenv file is larger than 256 KiB", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
     )
 )]
 pub async fn create_task(
@@ -68,8 +68,7 @@ pub async fn list_tasks(
     path: NamespacePath<Task>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<TaskList>, ApiError> {
-    path.authorize(Verb::List).await?;
-    let (items, continue_token) = list_page(&path, &query)?;
+    let (items, continue_token) = list_page(&path, &query).await?;
     Ok(Json(TaskList {
         items,
         continue_token,
