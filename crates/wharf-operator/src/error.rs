@@ -83,7 +83,8 @@ pub enum Error {
         source: kube::Error,
     },
 
-    /// Changing a child in place (suspending a Job) failed.
+    /// Changing a child in place (suspending a Job, handing a created child's
+    /// fields to the apply) failed.
     #[error("updating {child} of {owner}")]
     UpdateChild {
         /// The object whose child it is.

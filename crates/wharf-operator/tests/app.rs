@@ -88,6 +88,7 @@ wharf_testenv::operator_tests!(
     a_generated_secret_stays_the_same_across_reconciles_and_updates,
     a_missing_secret_is_reported_and_the_app_recovers_when_it_appears,
     an_expiring_app_says_when_and_is_deleted_then,
+    what_the_app_no_longer_asks_for_leaves_its_children,
 );
 
 async fn an_app_becomes_ready_with_its_children_and_pods(fx: Fixture) {
@@ -338,4 +339,45 @@ async fn the_api_server_rejects_invalid_apps() {
         }
     })
     .await;
+}
+
+/// Children are created (faster than an apply that creates) and later applied:
+/// what a created child had and the App stops asking for must still go.
+async fn what_the_app_no_longer_asks_for_leaves_its_children(fx: Fixture) {
+    create_ready(
+        &fx,
+        r#"
+metadata: {name: api}
+spec:
+  image: api:1
+  ports: [{name: http, port: 8080}, {name: metrics, port: 9090}]
+  env: [{name: A, value: "1"}, {name: B, value: "2"}]
+"#,
+    )
+    .await;
+    let ports = |service: Service| -> Vec<i32> {
+        let ports = service.spec.unwrap().ports.unwrap_or_default();
+        ports.iter().map(|p| p.port).collect()
+    };
+    assert_eq!(ports(fx.get::<Service>("api").await), [8080, 9090]);
+
+    patch_ready(
+        &fx,
+        "api",
+        json!({ "ports": [{ "name": "http", "port": 8080 }], "env": [{ "name": "A", "value": "1" }] }),
+    )
+    .await;
+    let service = fx.get::<Service>("api").await;
+    let managers: Vec<_> = service
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|e| e.manager.as_deref() == Some("wharf"))
+        .map(|e| e.operation.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(managers, ["Apply"], "Wharf's fields are all applied ones");
+    assert_eq!(ports(service), [8080]);
+    let env = fx.get::<ConfigMap>("api-env").await.data.unwrap();
+    assert_eq!(env.keys().collect::<Vec<_>>(), ["A"]);
 }

@@ -1,5 +1,5 @@
-//! A throttled apply (429) is transient: the reconcile fails and is retried with
-//! backoff, and nothing of it reaches the App's status. A real API server cannot be
+//! A throttled write of a child (429) is transient: the reconcile fails and is
+//! retried with backoff, and nothing of it reaches the App's status. A real API server cannot be
 //! made to throttle on demand, so these tests answer for it (the `ApiServerVerifier`
 //! pattern of controller-rs).
 
@@ -20,8 +20,9 @@ use crate::{Context, Metrics, OperatorConfig};
 /// The requests the fake API server saw: method and path.
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
-/// A client whose API server throttles every Deployment apply while `throttle` is
-/// set and otherwise answers each request with its own body (as an apply does).
+/// A client whose API server throttles every Deployment write while `throttle` is
+/// set and otherwise answers each request with its own body (as a create or an
+/// apply does).
 fn fake_api_server(throttle: bool) -> (Client, Seen) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let seen: Seen = Arc::default();
@@ -36,7 +37,7 @@ fn fake_api_server(throttle: bool) -> (Client, Seen) {
                 .collect_bytes()
                 .await
                 .unwrap_or_default();
-            let response = if throttle && path.contains("/deployments/") {
+            let response = if throttle && path.contains("/deployments") {
                 let status = serde_json::json!({
                     "kind": "Status", "apiVersion": "v1", "status": "Failure",
                     "message": "too many requests, please try again later",
@@ -115,15 +116,16 @@ fn status_writes(seen: &Seen) -> usize {
 }
 
 #[tokio::test]
-async fn a_throttled_apply_is_retried_and_never_reported_on_the_app() {
+async fn a_throttled_child_write_is_retried_and_never_reported_on_the_app() {
     let (client, seen) = fake_api_server(true);
     let result = reconcile(Arc::new(app()), context(client)).await;
     match result {
-        Err(error @ Error::ApplyChild { .. }) => {
-            assert_eq!(error.metric_label(), "apply_child");
+        // The cache has no Deployment yet, so the kit creates it.
+        Err(error @ Error::CreateChild { .. }) => {
+            assert_eq!(error.metric_label(), "create_child");
             let text = crate::error::report(&error);
             assert!(
-                text.starts_with("applying Deployment team/web of App team/web"),
+                text.starts_with("creating Deployment team/web of App team/web"),
                 "{text}"
             );
         }
@@ -145,4 +147,14 @@ async fn once_the_api_server_accepts_it_the_app_is_progressing() {
         .await
         .expect("the reconcile succeeds");
     assert_eq!(status_writes(&seen), 1, "{:?}", seen.lock().unwrap());
+    // Progressing is where an App begins: no Event says so (one would be sent in
+    // the background, so give it the time).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let events = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, path)| path.contains("/events"))
+        .count();
+    assert_eq!(events, 0, "{:?}", seen.lock().unwrap());
 }

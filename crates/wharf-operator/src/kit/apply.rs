@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use wharf_model::FIELD_MANAGER;
 
 use super::classify::{Problem, Transience, classify};
+use super::ownership::moved_to_apply;
 use super::scope::{Scope, api_for};
 use super::unchanged::{holds, stamp};
 use crate::error::{Error, ObjectName};
@@ -73,6 +74,8 @@ impl<'a> Children<'a> {
 
     /// Applies `desired` with server-side apply, unless `cache` holds a copy that
     /// already has it; returns the child as the API server (or the cache) has it.
+    /// A child the cache does not have is created instead (see [`super::ownership`]
+    /// for why, and how its fields are later handed to the apply).
     pub async fn apply<K>(&self, desired: &K, cache: Option<&Store<K>>) -> Result<K, ApplyError>
     where
         K: Child,
@@ -81,15 +84,30 @@ impl<'a> Children<'a> {
         let child = ObjectName::of(desired);
         let mut body = self.body(desired)?;
         stamp(&mut body);
-        if let Some(cached) = cache.and_then(|c| c.get(&ObjectRef::from_obj(desired))) {
-            let current = serde_json::to_value(cached.as_ref()).unwrap_or_default();
-            if holds(&current, &body) {
-                return Ok(K::clone(&cached));
+        let api = api_for(self.client, desired);
+        match cache.map(|c| c.get(&ObjectRef::from_obj(desired))) {
+            Some(Some(cached)) => {
+                let current = serde_json::to_value(cached.as_ref()).unwrap_or_default();
+                if holds(&current, &body) {
+                    return Ok(K::clone(&cached));
+                }
+                self.hand_created_fields_to_apply(&api, &child, cached.as_ref())
+                    .await?;
             }
+            Some(None) => {
+                let object: K =
+                    serde_json::from_value(body.clone()).map_err(|source| Error::Serialize {
+                        what: child.clone(),
+                        source,
+                    })?;
+                if let Some(made) = self.create(&api, &child, &object).await? {
+                    return Ok(made);
+                }
+            }
+            None => {}
         }
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        api_for(self.client, desired)
-            .patch(&child.name, &params, &Patch::Apply(body))
+        api.patch(&child.name, &params, &Patch::Apply(body))
             .await
             .map_err(|source| {
                 self.refused_or(&child, source, |owner, child, source| Error::ApplyChild {
@@ -98,6 +116,64 @@ impl<'a> Children<'a> {
                     source,
                 })
             })
+    }
+
+    /// Creates `object` under Wharf's field manager; `None` when it exists already
+    /// (made by an earlier reconcile the cache has not seen yet, or by someone else).
+    async fn create<K: Child>(
+        &self,
+        api: &Api<K>,
+        child: &ObjectName,
+        object: &K,
+    ) -> Result<Option<K>, ApplyError> {
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PostParams::default()
+        };
+        match api.create(&params, object).await {
+            Ok(made) => Ok(Some(made)),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(None),
+            Err(source) => {
+                Err(
+                    self.refused_or(child, source, |owner, child, source| Error::CreateChild {
+                        owner,
+                        child,
+                        source,
+                    }),
+                )
+            }
+        }
+    }
+
+    /// Moves the fields a create gave Wharf's `Update` entry into its `Apply` entry
+    /// (once per child, before the first apply that changes it), so that the apply
+    /// removes what Wharf no longer sends. The cached copy's resourceVersion guards
+    /// the write: a conflict is retried with the next reconcile.
+    async fn hand_created_fields_to_apply<K: Child>(
+        &self,
+        api: &Api<K>,
+        child: &ObjectName,
+        cached: &K,
+    ) -> Result<(), ApplyError> {
+        let Some(entries) = moved_to_apply(cached.managed_fields()) else {
+            return Ok(());
+        };
+        let patch = serde_json::json!({
+            "metadata": {
+                "resourceVersion": cached.resource_version(),
+                "managedFields": entries,
+            }
+        });
+        api.patch(&child.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|source| {
+                self.refused_or(child, source, |owner, child, source| Error::UpdateChild {
+                    owner,
+                    child,
+                    source,
+                })
+            })?;
+        Ok(())
     }
 
     /// Creates `desired`, for children whose spec cannot change once made (a Job's
@@ -110,28 +186,17 @@ impl<'a> Children<'a> {
     {
         let child = ObjectName::of(desired);
         let api = api_for(self.client, desired);
-        match api.create(&PostParams::default(), desired).await {
-            Ok(made) => Ok(made),
-            // Made by an earlier reconcile that the cache has not seen yet.
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                api.get(&child.name).await.map_err(|source| {
-                    ApplyError::Failed(Error::CreateChild {
-                        owner: self.owner.clone(),
-                        child,
-                        source,
-                    })
-                })
-            }
-            Err(source) => {
-                Err(
-                    self.refused_or(&child, source, |owner, child, source| Error::CreateChild {
-                        owner,
-                        child,
-                        source,
-                    }),
-                )
-            }
+        if let Some(made) = self.create(&api, &child, desired).await? {
+            return Ok(made);
         }
+        // Made by an earlier reconcile that the cache has not seen yet.
+        api.get(&child.name).await.map_err(|source| {
+            ApplyError::Failed(Error::CreateChild {
+                owner: self.owner.clone(),
+                child,
+                source,
+            })
+        })
     }
 
     /// Deletes the child `name` in the owner's namespace when `cache` has it and this

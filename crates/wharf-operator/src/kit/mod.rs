@@ -7,7 +7,8 @@
 //! - [`run`]: running a controller for a kind — unreadable objects become an
 //!   `InvalidObject` Event and wait for a change instead of crash-looping; every
 //!   reconcile is timed; one error policy retries with exponential backoff.
-//! - [`Children`]: server-side apply of children under one field manager, one rule
+//! - [`Children`]: server-side apply of children under one field manager (a child
+//!   not there yet is created, which the API server does faster), one rule
 //!   for what is the user's problem and what is transient ([`classify`]), skipping
 //!   an apply whose cached copy already holds what would be sent, removing a child
 //!   no longer wanted (found by one cache lookup, only when this owner controls
@@ -42,6 +43,7 @@
 
 mod apply;
 mod classify;
+mod ownership;
 mod run;
 mod scope;
 mod status;

@@ -149,8 +149,10 @@ where
                 Ok(Action::await_change())
             }
         };
+        let took = started.elapsed();
+        tracing::debug!(object = %guard.name_any(), ?took, ok = result.is_ok(), "{kind} reconciled");
         let metrics = &self.ctx.shared().metrics;
-        metrics.reconciled(kind, started.elapsed());
+        metrics.reconciled(kind, took);
         if result.is_ok() {
             self.failures.clear(&ObjectRef::from_obj(guard));
         }
