@@ -16,6 +16,7 @@ crate::kit::reported!(
     status: AppStatus,
     phase: AppPhase,
     warning: AppPhase::Failed | AppPhase::Degraded,
+    initial: AppPhase::Pending | AppPhase::Progressing,
     written: |app: &App| app.status.clone(),
     summary: |status: &AppStatus| crate::kit::ready_message(&status.conditions),
     without_counts: without_counts,

@@ -25,6 +25,11 @@ pub trait Phase: Copy + PartialEq {
     fn name(self) -> &'static str;
     /// Whether entering it deserves a Warning Event.
     fn is_warning(self) -> bool;
+    /// Whether an object may begin in it (an App rolling out, a Task waiting):
+    /// its first status in such a phase says nothing an Event should.
+    fn is_initial(self) -> bool {
+        false
+    }
 }
 
 /// A kind whose status the kit writes.
@@ -95,11 +100,13 @@ pub fn ready_message(
 
 /// Implements [`Phase`] for a kind's phase enum (by its `as_str`) and [`Reported`]
 /// for the kind: `warning` is the pattern of the phases that deserve a Warning
-/// Event, `written` reads the operator's part of the status from an object,
+/// Event, the optional `initial` that of the phases an object may begin in
+/// ([`Phase::is_initial`]), `written` reads the operator's part of the status from an object,
 /// `summary` is what an Event about a status says, and the optional
 /// `without_counts` clears what may be written late ([`Reported::without_counts`]).
 macro_rules! reported {
     ($kind:ty, status: $status:ty, phase: $phase:ty, warning: $warning:pat,
+     $(initial: $initial:pat,)?
      written: $written:expr, summary: $summary:expr
      $(, without_counts: $without_counts:expr)? $(,)?) => {
         impl $crate::kit::Phase for $phase {
@@ -110,6 +117,12 @@ macro_rules! reported {
             fn is_warning(self) -> bool {
                 matches!(self, $warning)
             }
+
+            $(
+                fn is_initial(self) -> bool {
+                    matches!(self, $initial)
+                }
+            )?
         }
 
         impl $crate::kit::Reported for $kind {
@@ -259,7 +272,7 @@ where
 
 /// The report step of every reconcile: writes `status` when it changed and, when
 /// that write changed the phase, publishes an Event named after the new phase (in
-/// the background).
+/// the background; not for the initial phase an object begins in).
 pub async fn report<K>(ctx: &Context, object: &K, status: &K::Status) -> Result<StatusWrite, Error>
 where
     K: Reported,
@@ -290,8 +303,11 @@ where
     if !write_status(ctx, object, status).await? {
         return Ok(StatusWrite::Unchanged);
     }
+    // An Event marks a change of phase; an object beginning in an initial phase
+    // has not changed (its creation said as much).
     if let Some(phase) = K::phase(status)
         && previous != Some(phase.name())
+        && (previous.is_some() || !phase.is_initial())
     {
         let type_ = if phase.is_warning() {
             EventType::Warning

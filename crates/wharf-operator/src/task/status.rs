@@ -17,6 +17,7 @@ crate::kit::reported!(
     status: TaskStatus,
     phase: TaskPhase,
     warning: TaskPhase::Failed,
+    initial: TaskPhase::Pending,
     written: |task: &Task| task.status.clone().map(operator_part),
     summary: |status: &TaskStatus| status.message.clone().unwrap_or_default(),
 );
