@@ -135,6 +135,22 @@ impl Harness {
         self.granted().delete(url).await
     }
 
+    /// `GET url` with the granted token until its JSON body meets `condition`
+    /// (see [`Caller::until_json`]).
+    pub async fn until_json(
+        &self,
+        url: &str,
+        what: &str,
+        condition: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        self.granted().until_json(url, what, condition).await
+    }
+
+    /// Waits until `GET url` with the granted token answers 404.
+    pub async fn until_gone(&self, url: &str) {
+        self.granted().until_gone(url).await
+    }
+
     /// `POST url` of a multipart `form` with the granted token.
     pub async fn post_form(&self, url: &str, form: reqwest::multipart::Form) -> reqwest::Response {
         self.granted().post_form(url, form).await

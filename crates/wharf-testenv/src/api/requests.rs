@@ -66,6 +66,48 @@ impl<'a> Caller<'a> {
         send(self.request(Method::DELETE, url)).await
     }
 
+    /// `GET url` until its JSON body meets `condition` (a minute at most), which
+    /// `what` describes; returns that body.
+    pub async fn until_json(
+        &self,
+        url: &str,
+        what: &str,
+        condition: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(
+            what,
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            || async {
+                let body = self.get_json(url).await;
+                if condition(&body) {
+                    Ok(body)
+                } else {
+                    Err(body.to_string())
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()))
+    }
+
+    /// Waits until `GET url` answers 404: what was deleted is gone (a minute at most).
+    pub async fn until_gone(&self, url: &str) {
+        eventually(
+            &format!("{url} to be gone"),
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            || async {
+                match self.get(url).await.status() {
+                    StatusCode::NOT_FOUND => Ok(()),
+                    other => Err(other.to_string()),
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    }
+
     /// `POST url` of a multipart `form`.
     pub async fn post_form(&self, url: &str, form: reqwest::multipart::Form) -> Response {
         send(self.request(Method::POST, url).multipart(form)).await
