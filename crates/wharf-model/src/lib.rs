@@ -12,6 +12,8 @@ pub mod duration;
 pub mod error_chain;
 pub mod space;
 pub mod task;
+#[cfg(test)]
+mod test_fixtures;
 pub mod wire;
 pub mod workload;
 

@@ -3,15 +3,18 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::app::AppSpec;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::PodSpec;
 
 /// An App as the API server would hand it over: with name, namespace and uid.
 fn app(spec_yaml: &str) -> App {
-    let spec: AppSpec = serde_yaml::from_str(spec_yaml).expect("fixture is a valid AppSpec");
-    let mut app = App::new("shop", spec);
-    app.metadata.namespace = Some("team-a".into());
-    app.metadata.uid = Some("6f1d3c1e-0000-4000-8000-000000000001".into());
-    app
+    let uid = "6f1d3c1e-0000-4000-8000-000000000001";
+    crate::test_fixtures::served(App::new, "shop", spec_yaml, uid)
+}
+
+/// The pod spec of the App's Deployment.
+fn pod_spec(deployment: Deployment) -> PodSpec {
+    deployment.spec.unwrap().template.spec.unwrap()
 }
 
 fn build_ok(app: &App) -> AppChildren {
@@ -184,7 +187,7 @@ volumes: [{name: data, size: 1Gi, mountPath: /var/lib/shop, storageClass: fast}]
         Some("fast")
     );
 
-    let pod = children.deployment.spec.unwrap().template.spec.unwrap();
+    let pod = pod_spec(children.deployment);
     let container = &pod.containers[0];
     let env: Vec<_> = container
         .env
@@ -301,14 +304,11 @@ fn restricted_pods_meet_the_restricted_standard() {
         restricted_pods: true,
         ..Defaults::default()
     };
-    let pod = build(&app("image: a"), &BTreeMap::new(), &defaults)
-        .unwrap()
-        .deployment
-        .spec
-        .unwrap()
-        .template
-        .spec
-        .unwrap();
+    let pod = pod_spec(
+        build(&app("image: a"), &BTreeMap::new(), &defaults)
+            .unwrap()
+            .deployment,
+    );
     let pod_security = pod.security_context.unwrap();
     assert_eq!(pod_security.run_as_non_root, Some(true));
     assert_eq!(
@@ -318,13 +318,7 @@ fn restricted_pods_meet_the_restricted_standard() {
     let container = pod.containers[0].security_context.clone().unwrap();
     assert_eq!(container.allow_privilege_escalation, Some(false));
     assert_eq!(container.capabilities.unwrap().drop.unwrap(), ["ALL"]);
-    let open = build_ok(&app("image: a"))
-        .deployment
-        .spec
-        .unwrap()
-        .template
-        .spec
-        .unwrap();
+    let open = pod_spec(build_ok(&app("image: a")).deployment);
     assert!(
         open.security_context.is_none(),
         "outside restricted Spaces the image's own user is kept"

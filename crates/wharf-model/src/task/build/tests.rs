@@ -5,15 +5,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::PodSpec;
 
 use super::*;
-use crate::task::TaskSpec;
 
 /// A Task as the API server would hand it over: with name, namespace and uid.
 fn task(spec_yaml: &str) -> Task {
-    let spec: TaskSpec = serde_yaml::from_str(spec_yaml).expect("fixture is a valid TaskSpec");
-    let mut task = Task::new("render", spec);
-    task.metadata.namespace = Some("team-a".into());
-    task.metadata.uid = Some("6f1d3c1e-0000-4000-8000-000000000002".into());
-    task
+    let uid = "6f1d3c1e-0000-4000-8000-000000000002";
+    crate::test_fixtures::served(Task::new, "render", spec_yaml, uid)
 }
 
 fn build_ok(task: &Task) -> TaskChildren {
