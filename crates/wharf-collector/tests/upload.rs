@@ -178,6 +178,13 @@ impl Fixture {
     }
 }
 
+/// A stand-in API server, its URL, and an empty fixture.
+async fn start() -> (Api, String, Fixture) {
+    let api = Api::default();
+    let server = api.serve().await;
+    (api, server, Fixture::new())
+}
+
 fn sha256(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
@@ -189,9 +196,7 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn files_are_streamed_then_the_manifest_is_sent_last() {
-    let api = Api::default();
-    let server = api.serve().await;
-    let fixture = Fixture::new();
+    let (api, server, fixture) = start().await;
     let big = pattern(3 * 1024 * 1024 + 17);
     fixture.write("out/big.bin", &big);
     fixture.write("a b/ü%#?.txt", b"odd name");
@@ -272,9 +277,7 @@ async fn files_are_streamed_then_the_manifest_is_sent_last() {
 
 #[tokio::test]
 async fn an_empty_folder_sends_an_empty_manifest() {
-    let api = Api::default();
-    let server = api.serve().await;
-    let fixture = Fixture::new();
+    let (api, server, fixture) = start().await;
 
     let report = collect(&fixture.config(&server)).await.unwrap();
     assert!(report.uploaded.is_empty() && report.refused.is_empty());
@@ -297,9 +300,7 @@ fn attempts(received: &[Received], file: &str) -> Vec<StatusCode> {
 
 #[tokio::test]
 async fn a_server_error_is_retried_and_a_rejection_fails_the_collection() {
-    let api = Api::default();
-    let server = api.serve().await;
-    let fixture = Fixture::new();
+    let (api, server, fixture) = start().await;
     fixture.write("flaky.bin", b"second time lucky");
     fixture.write("rejected.txt", b"nobody wants this");
     fixture.write("z-fine.txt", b"fine");
@@ -363,9 +364,7 @@ async fn a_server_error_is_retried_and_a_rejection_fails_the_collection() {
 
 #[tokio::test]
 async fn retries_stop_after_three() {
-    let api = Api::default();
-    let server = api.serve().await;
-    let fixture = Fixture::new();
+    let (api, server, fixture) = start().await;
     fixture.write("down.bin", b"never");
     api.fail("down.bin", &[StatusCode::SERVICE_UNAVAILABLE; 10]);
 
@@ -398,9 +397,7 @@ async fn an_unreachable_api_fails_after_retries() {
 
 #[tokio::test]
 async fn a_missing_token_stops_before_sending_anything() {
-    let api = Api::default();
-    let server = api.serve().await;
-    let fixture = Fixture::new();
+    let (api, server, fixture) = start().await;
     fixture.write("a.txt", b"a");
     let mut config = fixture.config(&server);
     config.token_file = Path::new("/nonexistent/token").to_owned();
