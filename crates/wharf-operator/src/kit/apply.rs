@@ -49,6 +49,13 @@ impl<K> Child for K where
 {
 }
 
+/// Which write of a child failed.
+enum Write {
+    Apply,
+    Create,
+    Update,
+}
+
 /// The children of one object: applies, creates and removes them, naming the owner
 /// in every error.
 pub struct Children<'a> {
@@ -109,13 +116,7 @@ impl<'a> Children<'a> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         api.patch(&child.name, &params, &Patch::Apply(body))
             .await
-            .map_err(|source| {
-                self.refused_or(&child, source, |owner, child, source| Error::ApplyChild {
-                    owner,
-                    child,
-                    source,
-                })
-            })
+            .map_err(|source| self.refused_or(&child, source, Write::Apply))
     }
 
     /// Creates `object` under Wharf's field manager; `None` when it exists already
@@ -133,15 +134,7 @@ impl<'a> Children<'a> {
         match api.create(&params, object).await {
             Ok(made) => Ok(Some(made)),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(None),
-            Err(source) => {
-                Err(
-                    self.refused_or(child, source, |owner, child, source| Error::CreateChild {
-                        owner,
-                        child,
-                        source,
-                    }),
-                )
-            }
+            Err(source) => Err(self.refused_or(child, source, Write::Create)),
         }
     }
 
@@ -166,13 +159,7 @@ impl<'a> Children<'a> {
         });
         api.patch(&child.name, &PatchParams::default(), &Patch::Merge(patch))
             .await
-            .map_err(|source| {
-                self.refused_or(child, source, |owner, child, source| Error::UpdateChild {
-                    owner,
-                    child,
-                    source,
-                })
-            })?;
+            .map_err(|source| self.refused_or(child, source, Write::Update))?;
         Ok(())
     }
 
@@ -248,20 +235,32 @@ impl<'a> Children<'a> {
         Ok(value)
     }
 
-    fn refused_or(
-        &self,
-        child: &ObjectName,
-        source: kube::Error,
-        failed: impl FnOnce(ObjectName, ObjectName, kube::Error) -> Error,
-    ) -> ApplyError {
-        match classify(&source) {
-            Transience::Refused(message) => {
-                ApplyError::Refused(Problem::new("ApplyRefused", format!("{child}: {message}")))
-            }
-            Transience::Transient => {
-                ApplyError::Failed(failed(self.owner.clone(), child.clone(), source))
-            }
+    /// What a failed `write` of `child` is: the user's problem, or the named error.
+    fn refused_or(&self, child: &ObjectName, source: kube::Error, write: Write) -> ApplyError {
+        if let Transience::Refused(message) = classify(&source) {
+            return ApplyError::Refused(Problem::new(
+                "ApplyRefused",
+                format!("{child}: {message}"),
+            ));
         }
+        let (owner, child) = (self.owner.clone(), child.clone());
+        ApplyError::Failed(match write {
+            Write::Apply => Error::ApplyChild {
+                owner,
+                child,
+                source,
+            },
+            Write::Create => Error::CreateChild {
+                owner,
+                child,
+                source,
+            },
+            Write::Update => Error::UpdateChild {
+                owner,
+                child,
+                source,
+            },
+        })
     }
 }
 
