@@ -1,7 +1,7 @@
 //! Checks that the Secrets and ConfigMaps a workload refers to exist, so a missing
 //! one is reported on the workload instead of leaving pods that cannot start.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
@@ -55,22 +55,24 @@ trait HasKeys:
 
 impl HasKeys for Secret {
     fn has_key(&self, key: &str) -> bool {
-        self.data.as_ref().is_some_and(|d| d.contains_key(key))
-            || self
-                .string_data
-                .as_ref()
-                .is_some_and(|d| d.contains_key(key))
+        in_either(&self.data, &self.string_data, key)
     }
 }
 
 impl HasKeys for ConfigMap {
     fn has_key(&self, key: &str) -> bool {
-        self.data.as_ref().is_some_and(|d| d.contains_key(key))
-            || self
-                .binary_data
-                .as_ref()
-                .is_some_and(|d| d.contains_key(key))
+        in_either(&self.data, &self.binary_data, key)
     }
+}
+
+/// Whether `key` is in either of an object's two maps of values.
+fn in_either<A, B>(
+    first: &Option<BTreeMap<String, A>>,
+    second: &Option<BTreeMap<String, B>>,
+    key: &str,
+) -> bool {
+    first.as_ref().is_some_and(|m| m.contains_key(key))
+        || second.as_ref().is_some_and(|m| m.contains_key(key))
 }
 
 /// Which of `wanted` (names, and a key when one is needed) of kind `K` in the
