@@ -15,6 +15,7 @@ pub mod capacity;
 pub mod cli;
 pub mod cluster;
 mod error;
+pub mod fan_out;
 pub mod milestone;
 pub mod namespace;
 pub mod progress;

@@ -7,7 +7,7 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 use tokio::time::Instant;
 
-use super::{PhaseTimes, Settings, create_all, objects};
+use super::{PhaseTimes, Settings, objects};
 use crate::BenchError;
 use crate::milestone::Milestone;
 use crate::progress::{self, Counter};
@@ -34,24 +34,26 @@ pub async fn run(
     let deadline = start + settings.timeout;
     let _ticker =
         progress::every_few_seconds("baseline", start, vec![created.clone(), ready.counter()]);
-    let created_at = create_all(settings, &created, deadline, |index| {
-        let deployments = deployments.clone();
-        let services = services.clone();
-        async move {
-            let name = objects::name(index);
-            let params = PostParams::default();
-            deployments
-                .create(&params, &objects::deployment(&name))
-                .await
-                .map_err(BenchError::kube(format!("creating the Deployment {name}")))?;
-            services
-                .create(&params, &objects::service(&name))
-                .await
-                .map_err(BenchError::kube(format!("creating the Service {name}")))?;
-            Ok(())
-        }
-    })
-    .await?;
+    let created_at = settings
+        .fan_out()
+        .run(&created, start, |index| {
+            let deployments = deployments.clone();
+            let services = services.clone();
+            async move {
+                let name = objects::name(index);
+                let params = PostParams::default();
+                deployments
+                    .create(&params, &objects::deployment(&name))
+                    .await
+                    .map_err(BenchError::kube(format!("creating the Deployment {name}")))?;
+                services
+                    .create(&params, &objects::service(&name))
+                    .await
+                    .map_err(BenchError::kube(format!("creating the Service {name}")))?;
+                Ok(())
+            }
+        })
+        .await?;
     let ready_at = ready.reached(deadline).await?;
 
     Ok(PhaseTimes {

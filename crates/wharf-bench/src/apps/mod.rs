@@ -13,18 +13,16 @@ pub mod report;
 pub mod requests;
 mod wharf;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use futures::{StreamExt, TryStreamExt, stream};
+
 use kube::{Client, CustomResourceExt};
 use rand::Rng;
-use tokio::time::Instant;
 use wharf_model::app::App;
 
-use crate::progress::Counter;
+use crate::fan_out::FanOut;
 use crate::wharfd::OperatorOptions;
 use crate::{BenchError, capacity, cluster, namespace};
 
@@ -68,6 +66,16 @@ pub struct Settings {
     pub concurrency: usize,
     /// How long a side may take.
     pub timeout: Duration,
+}
+
+impl Settings {
+    /// The creates of one side: `concurrency` at once, within `timeout`.
+    pub fn fan_out(&self) -> FanOut {
+        FanOut {
+            concurrency: self.concurrency,
+            timeout: self.timeout,
+        }
+    }
 }
 
 /// The times of one side, from its first create.
@@ -190,35 +198,5 @@ async fn cleanup(client: &Client, ns: &str, wait: Option<Duration>) {
             error.report(),
             crate::BENCH_LABEL
         );
-    }
-}
-
-/// Runs `create(0..count)` with `settings.concurrency` at a time, counting each in
-/// `created`, and returns when the last one returned.
-async fn create_all<F, Fut>(
-    settings: &Settings,
-    created: &Counter,
-    deadline: Instant,
-    create: F,
-) -> Result<Instant, BenchError>
-where
-    F: Fn(usize) -> Fut,
-    Fut: Future<Output = Result<(), BenchError>>,
-{
-    let all = stream::iter(0..settings.count)
-        .map(create)
-        .buffer_unordered(settings.concurrency)
-        .try_for_each(|()| {
-            created.add();
-            futures::future::ready(Ok(()))
-        });
-    match tokio::time::timeout_at(deadline, all).await {
-        Ok(result) => result.map(|()| Instant::now()),
-        Err(_) => Err(BenchError::Timeout {
-            what: created.what().to_owned(),
-            after: settings.timeout,
-            reached: created.done(),
-            target: created.target(),
-        }),
     }
 }

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use wharf_model::app::App;
 use wharf_model::conditions::is_true;
 
-use super::{PhaseTimes, Settings, create_all, objects};
+use super::{PhaseTimes, Settings, objects};
 use crate::BenchError;
 use crate::milestone::Milestone;
 use crate::progress::{self, Counter};
@@ -89,17 +89,19 @@ pub async fn run(
         vec![created.clone(), exist.counter(), ready.counter()],
     );
     let measure = async {
-        let created_at = create_all(settings, &created, deadline, |index| {
-            let apps = apps.clone();
-            async move {
-                let name = objects::name(index);
-                apps.create(&PostParams::default(), &objects::app(&name))
-                    .await
-                    .map_err(BenchError::kube(format!("creating the App {name}")))?;
-                Ok(())
-            }
-        })
-        .await?;
+        let created_at = settings
+            .fan_out()
+            .run(&created, start, |index| {
+                let apps = apps.clone();
+                async move {
+                    let name = objects::name(index);
+                    apps.create(&PostParams::default(), &objects::app(&name))
+                        .await
+                        .map_err(BenchError::kube(format!("creating the App {name}")))?;
+                    Ok(())
+                }
+            })
+            .await?;
         let exist_at = exist.reached(deadline).await?;
         let ready_at = ready.reached(deadline).await?;
         Ok::<_, BenchError>(PhaseTimes {

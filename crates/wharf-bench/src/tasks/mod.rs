@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use futures::{StreamExt, TryStreamExt, stream};
+
 use k8s_openapi::api::batch::v1::Job;
 use kube::Api;
 use kube::api::PostParams;
@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use wharf_model::task::{Task, TaskPhase};
 
 use crate::api::setup::Environment;
+use crate::fan_out::FanOut;
 use crate::milestone::Milestone;
 use crate::progress::{Counter, every_few_seconds};
 use crate::{BenchError, namespace};
@@ -79,6 +80,10 @@ async fn measure(
 ) -> Result<(Duration, Duration), BenchError> {
     let n = args.count as usize;
     let deadline = |started: Instant| started + Duration::from_secs(args.timeout);
+    let fan_out = FanOut {
+        concurrency: args.concurrency.into(),
+        timeout: Duration::from_secs(args.timeout),
+    };
 
     namespace::create(&env.client, baseline_ns).await?;
     let jobs_api = Api::<Job>::namespaced(env.client.clone(), baseline_ns);
@@ -96,22 +101,18 @@ async fn measure(
     let created = Counter::new("Jobs created", n);
     let started = Instant::now();
     let ticker = every_few_seconds("baseline", started, vec![created.clone(), complete]);
-    stream::iter(0..n)
-        .map(|i| {
+    fan_out
+        .run(&created, started, |i| {
             let api = jobs_api.clone();
-            let created = created.clone();
             async move {
                 let job: Job = serde_json::from_value(plain_job(i))
                     .map_err(|e| BenchError::Api(format!("building a Job: {e}")))?;
                 api.create(&PostParams::default(), &job)
                     .await
                     .map_err(BenchError::kube(format!("creating Job {i}")))?;
-                created.add();
-                Ok::<(), BenchError>(())
+                Ok(())
             }
         })
-        .buffer_unordered(args.concurrency.into())
-        .try_collect::<()>()
         .await?;
     let jobs_done = milestone.reached(deadline(started)).await?;
     drop(ticker);
@@ -128,11 +129,10 @@ async fn measure(
     let url = format!("{}/v1/namespaces/{}/tasks", env.base, env.namespace);
     let started = Instant::now();
     let ticker = every_few_seconds("wharf", started, vec![submitted.clone(), succeeded]);
-    stream::iter(0..n)
-        .map(|i| {
+    fan_out
+        .run(&submitted, started, |i| {
             let http = http.clone();
             let url = url.clone();
-            let submitted = submitted.clone();
             async move {
                 let response = http
                     .post(&url)
@@ -148,12 +148,9 @@ async fn measure(
                         "submitting Task {i}: {status}: {body}"
                     )));
                 }
-                submitted.add();
                 Ok(())
             }
         })
-        .buffer_unordered(args.concurrency.into())
-        .try_collect::<()>()
         .await?;
     let tasks_done = milestone.reached(deadline(started)).await?;
     drop(ticker);
