@@ -79,7 +79,7 @@ async fn create_namespace(client: &Client) -> Result<String, TestEnvError> {
 /// Declares one `#[tokio::test]` per named `async fn(Client, String)` in scope, each
 /// run by [`with_temp_ns`] with a client and a fresh namespace:
 ///
-/// ```ignore
+/// ```text
 /// wharf_testenv::temp_ns_tests!(apps_are_listed);
 ///
 /// async fn apps_are_listed(client: kube::Client, ns: String) {

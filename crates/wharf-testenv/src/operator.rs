@@ -220,7 +220,7 @@ impl Fixture {
 /// Declares one `#[tokio::test]` per named `async fn(Fixture)` in scope, each run by
 /// [`with_operator`] in a fresh namespace with an operator of its own:
 ///
-/// ```ignore
+/// ```text
 /// wharf_testenv::operator_tests!(an_app_becomes_ready);
 ///
 /// async fn an_app_becomes_ready(fx: Fixture) {

@@ -4,7 +4,7 @@
 //! Kubernetes), and the path then authorizes a [`Permission`] for the caller and
 //! loads its object from the watch cache. A handler does only its own work:
 //!
-//! ```ignore
+//! ```text
 //! async fn get_app(path: AppPath) -> Result<Json<App>, ApiError> {
 //!     Ok(Json(clean(path.load_for(Verb::Get).await?)))
 //! }
