@@ -7,6 +7,7 @@ use kube::{Api, Client, Resource};
 use wharf_model::app::build::Defaults;
 use wharf_model::task::build::TaskDefaults;
 
+use crate::election::Election;
 use crate::task::callback::CallbackPolicy;
 
 /// How the operator runs.
@@ -31,6 +32,9 @@ pub struct OperatorConfig {
     pub namespace: Option<String>,
     /// Reconcile only the Spaces with these labels (a shard); all Spaces when unset.
     pub space_selector: Option<String>,
+    /// Run the controllers only while holding this Lease; always when unset (one
+    /// process, e.g. `wharfd all`).
+    pub election: Option<Election>,
 }
 
 impl Default for OperatorConfig {
@@ -44,6 +48,7 @@ impl Default for OperatorConfig {
             api_public_url: None,
             namespace: None,
             space_selector: None,
+            election: None,
         }
     }
 }

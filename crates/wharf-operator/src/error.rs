@@ -163,6 +163,26 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The Lease of the leader election could not be made or read.
+    #[error("leader election on Lease {lease}")]
+    Election {
+        /// The Lease, as `namespace/name`.
+        lease: String,
+        /// Why.
+        #[source]
+        source: kube_lease_manager::LeaseManagerError,
+    },
+
+    /// This process led and lost the Lease; it stops so that it never reconciles
+    /// beside the new leader.
+    #[error("{identity} lost the Lease {lease}; stopping the controllers")]
+    LostLease {
+        /// The Lease, as `namespace/name`.
+        lease: String,
+        /// Who lost it.
+        identity: String,
+    },
+
     /// The health and metrics address could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -188,6 +208,8 @@ impl Error {
             Self::NamespaceDraining { .. } => "namespace_draining",
             Self::Serialize { .. } => "serialize",
             Self::Bind { .. } => "bind",
+            Self::Election { .. } => "election",
+            Self::LostLease { .. } => "lost_lease",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod app;
 mod client;
 mod config;
 mod context;
+pub mod election;
 mod error;
 mod events;
 mod http;
@@ -62,20 +63,64 @@ pub async fn run(
         stopped,
     ));
 
-    let context = Arc::new(Context::new(client, config, metrics));
     let stopping = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let apps = app::run(context.clone(), ready, stopping(stop_rx.clone()));
-    let spaces = space::run(context.clone(), stopping(stop_rx.clone()));
-    let tasks = task::run(context, stopping(stop_rx.clone()));
-    let signal = async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
+    let led = async {
+        let mut candidate = match config.election.clone() {
+            Some(election) => {
+                let mut candidate = election::Candidate::start(client.clone(), election).await?;
+                // A follower is ready: it is up and reaches the API server.
+                ready.set_ready();
+                tokio::select! {
+                    leading = candidate.leading() => leading?,
+                    () = stopping(stop_rx.clone()) => return Ok(()),
+                }
+                tracing::info!("leading: starting the controllers");
+                metrics.set_leader(true);
+                Some(candidate)
+            }
+            None => {
+                metrics.set_leader(true);
+                None
+            }
+        };
+        let context = Arc::new(Context::new(client, config, metrics.clone()));
+        let controllers = async {
+            tokio::join!(
+                app::run(context.clone(), ready, stopping(stop_rx.clone())),
+                space::run(context.clone(), stopping(stop_rx.clone())),
+                task::run(context, stopping(stop_rx.clone())),
+            );
+        };
+        match &mut candidate {
+            // Losing the Lease drops the controllers at once (fail-stop).
+            Some(candidate) => tokio::select! {
+                () = controllers => Ok(()),
+                lost = candidate.lost_lease() => {
+                    metrics.set_leader(false);
+                    Err(lost)
+                }
+            },
+            None => {
+                controllers.await;
+                Ok(())
+            }
+        }
     };
-    tokio::join!(apps, spaces, tasks, signal);
+    // The controllers end by themselves only when the Lease is lost; on a shutdown
+    // signal they are told to stop and finish what they do.
+    let mut led = std::pin::pin!(led);
+    let result = tokio::select! {
+        result = led.as_mut() => result,
+        () = shutdown => {
+            let _ = stop_tx.send(true);
+            led.await
+        }
+    };
+    let _ = stop_tx.send(true);
     let _ = server.await;
-    Ok(())
+    result
 }
 
 /// An operator running in the background; stopped when dropped.

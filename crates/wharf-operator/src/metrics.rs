@@ -5,6 +5,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -27,6 +28,7 @@ pub struct Metrics {
     reconciles: Family<KindLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     duration: Family<KindLabels, Histogram>,
+    leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -50,16 +52,28 @@ impl Default for Metrics {
             "Reconcile duration by kind",
             duration.clone(),
         );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this process runs the controllers (holds the Lease), else 0",
+            leader.clone(),
+        );
         Self {
             registry,
             reconciles,
             errors,
             duration,
+            leader,
         }
     }
 }
 
 impl Metrics {
+    /// Records whether this process leads (runs the controllers).
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
     /// Counts a reconcile of `kind` that took `took`.
     pub fn reconciled(&self, kind: &'static str, took: Duration) {
         self.reconciles.get_or_create(&KindLabels { kind }).inc();

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use wharf_model::app::build::Defaults;
 use wharf_model::task::build::TaskDefaults;
 use wharf_operator::OperatorConfig;
+use wharf_operator::election::Election;
 use wharf_operator::task::callback::CallbackPolicy;
 use wharf_server::{AuthMode, S3Config, ServerConfig, StoreConfig};
 
@@ -83,6 +84,34 @@ struct OperatorArgs {
     /// Reconcile only the Spaces with these labels (one shard); all when unset.
     #[arg(long, env = "WHARF_SPACE_SELECTOR")]
     space_selector: Option<String>,
+
+    /// Run the controllers only while holding a Lease, so that of several operator
+    /// replicas exactly one reconciles; the others wait as followers.
+    #[arg(long, env = "WHARF_LEADER_ELECT")]
+    leader_elect: bool,
+
+    /// The namespace of the Lease (the pod's own, from `POD_NAMESPACE`).
+    #[arg(
+        long,
+        env = "POD_NAMESPACE",
+        required_if_eq("leader_elect", "true"),
+        requires = "leader_elect"
+    )]
+    lease_namespace: Option<String>,
+
+    /// The name of the Lease the replicas compete for.
+    #[arg(long, default_value = "wharf-operator", env = "WHARF_LEASE_NAME")]
+    lease_name: String,
+
+    /// Seconds a Lease holds without renewal: the longest a takeover waits after
+    /// the leader dies.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300), env = "WHARF_LEASE_SECONDS")]
+    lease_seconds: u64,
+
+    /// This replica's name in the Lease (default: the pod name from `POD_NAME`,
+    /// else the host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
 
     /// The image Task pods run `wharfd collect` from (Wharf's own image).
     #[arg(long, env = "WHARF_COLLECTOR_IMAGE")]
@@ -247,10 +276,30 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The leader election `args` ask for, if any.
+fn election(args: &OperatorArgs) -> Option<Election> {
+    if !args.leader_elect {
+        return None;
+    }
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "wharfd".to_owned());
+        format!("{host}-{}", std::process::id())
+    });
+    Some(Election {
+        lease: args.lease_name.clone(),
+        namespace: args.lease_namespace.clone()?,
+        identity,
+        duration: std::time::Duration::from_secs(args.lease_seconds),
+    })
+}
+
 async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
     let kube_config = kube_config().await?;
     let client = wharf_operator::rate_limited_client(kube_config, args.kube_qps)
         .context("making a Kubernetes client")?;
+    let election = election(&args);
     let config = OperatorConfig {
         concurrency: args.concurrency,
         metrics_addr: args.metrics_addr,
@@ -275,6 +324,7 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
         api_public_url: args.api_public_url,
         namespace: args.watch_namespace,
         space_selector: args.space_selector,
+        election,
     };
     tracing::info!(
         concurrency = config.concurrency,
