@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 
 CONTROLPLANE := hack/controlplane
 
-.PHONY: help dev test bench lint crds openapi controlplane cluster-up cluster-down kubeconfig
+.PHONY: help dev test bench lint image crds openapi controlplane cluster-up cluster-down kubeconfig
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ test: ## Run the whole suite against a real control plane (started and stopped i
 
 bench: ## Benchmarks (not part of make test): prints times, ratios and peak RSS
 	@hack/bench.sh
+
+image: ## Build the wharfd container image (OCI archive in target/image/, no container engine needed)
+	@hack/image/build.sh
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all --check

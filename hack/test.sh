@@ -27,3 +27,10 @@ start=$SECONDS
 cargo test --workspace --no-fail-fast
 hack/check-loopback.sh
 echo "[test] cargo test took $((SECONDS - start))s" >&2
+
+# The container image: built as `make image` builds it, then checked as a runtime
+# would see it (user, entrypoint, no shell, `/wharfd --version` from its rootfs).
+start=$SECONDS
+image_digest=$(hack/image/build.sh | tail -n 1)
+python3 hack/image/verify.py target/image/wharfd.oci.tar "$(cat target/image/wharfd.version)"
+echo "[test] image $image_digest built and checked in $((SECONDS - start))s" >&2
