@@ -4,13 +4,12 @@
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use wharf_testenv::api::{self, send};
 use wharf_testenv::operator::start_operator;
 use wharf_testenv::rbac::{ALL_VERBS, grant, service_account_token};
-use wharf_testenv::wait::eventually;
 
 /// One `wharfd server` process on a free loopback port, killed when dropped.
 struct Server {
@@ -38,24 +37,6 @@ impl Server {
             base: format!("http://127.0.0.1:{port}"),
             child,
         }
-    }
-
-    async fn until_ready(&self, http: &reqwest::Client) {
-        let url = format!("{}/readyz", self.base);
-        eventually(
-            "the server to be ready",
-            Duration::from_secs(60),
-            Duration::from_millis(100),
-            || async {
-                match http.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => Ok(()),
-                    Ok(r) => Err(r.status().to_string()),
-                    Err(e) => Err(e.to_string()),
-                }
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.report()));
     }
 
     fn app(&self, ns: &str, rest: &str) -> String {
@@ -87,42 +68,28 @@ async fn a_create_through_one_server_is_read_and_waited_for_through_the_other() 
         let results = tempfile_dir(&ns);
         let (one, other) = (Server::start(&results), Server::start(&results));
         let http = reqwest::Client::new();
-        one.until_ready(&http).await;
-        other.until_ready(&http).await;
+        api::until_ready(&http, &one.base).await;
+        api::until_ready(&http, &other.base).await;
 
         let app = json!({
             "metadata": { "name": "web" },
             "spec": { "image": "web:1", "ports": [{ "name": "http", "port": 80 }] }
         });
-        let created = http
-            .post(one.app(&ns, ""))
-            .bearer_auth(&token)
-            .json(&app)
-            .send()
-            .await
-            .unwrap();
+        let created = send(http.post(one.app(&ns, "")).bearer_auth(&token).json(&app)).await;
         assert_eq!(created.status(), StatusCode::CREATED);
         let created: Value = created.json().await.unwrap();
 
         // The other replica has not seen it in its cache yet, but reads it.
-        let read = http
-            .get(other.app(&ns, "/web"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let read = send(http.get(other.app(&ns, "/web")).bearer_auth(&token)).await;
         assert_eq!(read.status(), StatusCode::OK);
         let read: Value = read.json().await.unwrap();
         assert_eq!(read["metadata"]["uid"], created["metadata"]["uid"]);
 
         // And waits for it: applying the same App through it, until Ready.
-        let waited = http
+        let apply = http
             .put(other.app(&ns, "/web?wait=60s"))
-            .bearer_auth(&token)
-            .json(&app)
-            .send()
-            .await
-            .unwrap();
+            .bearer_auth(&token);
+        let waited = send(apply.json(&app)).await;
         assert_eq!(waited.status(), StatusCode::OK);
         assert_eq!(waited.headers()["wharf-ready"], "true");
         let _ = std::fs::remove_dir_all(&results);

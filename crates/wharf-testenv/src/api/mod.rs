@@ -235,22 +235,7 @@ async fn launch(
             .unwrap();
     });
     let http = reqwest::Client::new();
-    // Ready once the watch caches have synced.
-    let ready = format!("{base}/readyz");
-    crate::wait::eventually(
-        "the API server to be ready",
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || async {
-            match http.get(&ready).send().await {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(format!("readyz answered {}", r.status())),
-                Err(e) => Err(e.to_string()),
-            }
-        },
-    )
-    .await
-    .unwrap();
+    until_ready(&http, &base).await;
     Harness {
         base,
         ns: ns.to_owned(),
@@ -262,6 +247,26 @@ async fn launch(
         _operator: operator,
         _stop: stop,
     }
+}
+
+/// Waits until the API server at `base` is ready (its watch caches have synced):
+/// `GET {base}/readyz` answers 2xx, within a minute.
+pub async fn until_ready(http: &reqwest::Client, base: &str) {
+    let ready = format!("{base}/readyz");
+    crate::wait::eventually(
+        "the API server to be ready",
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            match http.get(&ready).send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(format!("readyz answered {}", r.status())),
+                Err(e) => Err(e.to_string()),
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.report()));
 }
 
 /// Installs the ClusterRoles Wharf ships (deploy/rbac.yaml).
