@@ -50,41 +50,30 @@ pub async fn run(
         })?;
     tracing::info!(addr = %config.metrics_addr, "operator health and metrics listening");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
+    let stopping = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
     };
     let server = tokio::spawn(http::serve(
         listener,
         metrics.clone(),
         ready.clone(),
-        stopped,
+        stopping(stop_rx.clone()),
     ));
 
-    let stopping = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
     let led = async {
-        let mut candidate = match config.election.clone() {
-            Some(election) => {
-                let mut candidate = election::Candidate::start(client.clone(), election).await?;
-                // A follower is ready: it is up and reaches the API server.
-                ready.set_ready();
-                tokio::select! {
-                    leading = candidate.leading() => leading?,
-                    () = stopping(stop_rx.clone()) => return Ok(()),
-                }
-                tracing::info!("leading: starting the controllers");
-                metrics.set_leader(true);
-                Some(candidate)
+        let mut candidate = None;
+        if let Some(election) = config.election.clone() {
+            let mut elected = election::Candidate::start(client.clone(), election).await?;
+            // A follower is ready: it is up and reaches the API server.
+            ready.set_ready();
+            tokio::select! {
+                leading = elected.leading() => leading?,
+                () = stopping(stop_rx.clone()) => return Ok(()),
             }
-            None => {
-                metrics.set_leader(true);
-                None
-            }
-        };
+            tracing::info!("leading: starting the controllers");
+            candidate = Some(elected);
+        }
+        metrics.set_leader(true);
         let context = Arc::new(Context::new(client, config, metrics.clone()));
         let controllers = async {
             tokio::join!(
@@ -93,18 +82,19 @@ pub async fn run(
                 task::run(context, stopping(stop_rx.clone())),
             );
         };
-        match &mut candidate {
-            // Losing the Lease drops the controllers at once (fail-stop).
-            Some(candidate) => tokio::select! {
-                () = controllers => Ok(()),
-                lost = candidate.lost_lease() => {
-                    metrics.set_leader(false);
-                    Err(lost)
-                }
-            },
-            None => {
-                controllers.await;
-                Ok(())
+        // Losing the Lease drops the controllers at once (fail-stop); without an
+        // election there is nothing to lose.
+        let lost = async {
+            match candidate.as_mut() {
+                Some(candidate) => candidate.lost_lease().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = controllers => Ok(()),
+            lost = lost => {
+                metrics.set_leader(false);
+                Err(lost)
             }
         }
     };
