@@ -7,7 +7,7 @@ use futures::StreamExt;
 use kube::Client;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use wharf_testenv::api::{self, problem, send};
+use wharf_testenv::api::{self, problem, refusal, send};
 use wharf_testenv::wait::eventually;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,11 +42,7 @@ async fn tokens_are_authenticated_and_operations_authorized(client: Client, ns: 
     assert_eq!(problem(forged).await["code"], "invalid_token");
 
     let stranger = h.as_token(&h.denied).post(&h.apps(""), body.clone()).await;
-    assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
-    let detail = problem(stranger).await["detail"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let detail = refusal(stranger, StatusCode::FORBIDDEN).await;
     assert!(
         detail.contains(&format!("system:serviceaccount:{ns}:stranger")),
         "{detail}"
@@ -457,23 +453,20 @@ async fn openapi_health_and_metrics_are_served(client: Client, ns: String) {
     let h = api::start(&client, &ns).await;
     let doc: Value = h
         .anonymous()
-        .get(&format!("{}/openapi.json", h.base))
+        .get(&h.url("/openapi.json"))
         .await
         .json()
         .await
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert_eq!(
-        h.anonymous()
-            .get(&format!("{}/healthz", h.base))
-            .await
-            .status(),
+        h.anonymous().get(&h.url("/healthz")).await.status(),
         StatusCode::OK
     );
     h.get(&h.apps("")).await;
     let metrics = h
         .anonymous()
-        .get(&format!("{}/metrics", h.base))
+        .get(&h.url("/metrics"))
         .await
         .text()
         .await

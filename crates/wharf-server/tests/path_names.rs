@@ -205,27 +205,21 @@ async fn malformed_names_in_paths_are_refused_before_kubernetes() {
 async fn the_problem_says_which_name_is_wrong() {
     with_temp_ns(|client, ns| async move {
         let h = support::start_server(&client, &ns, support::Results::TempDir).await;
-        let url = format!(
-            "{}/v1/namespaces/{}/apps/%09%F0%AC%AB%8D/scale",
-            h.base, h.ns
-        );
+        let url = h.apps("/%09%F0%AC%AB%8D/scale");
         let response = h.post(&url, serde_json::json!({ "replicas": 1 })).await;
         assert_invalid_name(response, "path.name").await;
-        let response = h.get(&format!("{}/v1/namespaces/Team/tasks", h.base)).await;
+        let response = h.get(&h.url("/v1/namespaces/Team/tasks")).await;
         assert_invalid_name(response, "path.namespace").await;
 
         // Without a token, a malformed name is still refused as such, and a
         // well-formed one still asks for the token.
-        let apps = format!("{}/v1/namespaces/{}/apps", h.base, h.ns);
-        let anonymous = h.anonymous().get(&format!("{apps}/Web")).await;
+        let anonymous = h.anonymous().get(&h.apps("/Web")).await;
         assert_eq!(anonymous.status(), reqwest::StatusCode::BAD_REQUEST);
-        let anonymous = h.anonymous().get(&format!("{apps}/web")).await;
+        let anonymous = h.anonymous().get(&h.apps("/web")).await;
         assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
 
         // The name check of /v1/space-names is an answer, not a refusal.
-        let check = h
-            .get_json(&format!("{}/v1/space-names/%09%C3%BC", h.base))
-            .await;
+        let check = h.get_json(&h.url("/v1/space-names/%09%C3%BC")).await;
         assert_eq!(check["available"], false);
     })
     .await;

@@ -122,7 +122,7 @@ async fn round_trip(client: Client, ns: String, results: Results) {
     );
 
     // The whole file: the same bytes, with its size, digest and name.
-    let download = h.get(&format!("{}{path}", h.base)).await;
+    let download = h.get(&h.url(path)).await;
     assert_eq!(download.status(), StatusCode::OK);
     let etag = format!("\"{}\"", sha(&large));
     assert_eq!(header(&download, "content-length"), LARGE.to_string());
@@ -141,7 +141,7 @@ async fn round_trip(client: Client, ns: String, results: Results) {
         .unwrap()
         .to_owned();
     assert!(long.contains("final%20report%20%231.csv"), "{long}");
-    let small_download = h.get(&format!("{}{long}", h.base)).await;
+    let small_download = h.get(&h.url(&long)).await;
     assert_eq!(small_download.bytes().await.unwrap(), small);
     let empty_download = h.get(&result_url(&h, "train", "empty")).await;
     assert_eq!(empty_download.status(), StatusCode::OK);

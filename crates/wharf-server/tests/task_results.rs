@@ -18,7 +18,7 @@ use wharf_model::task::Task;
 use wharf_model::wire::headers;
 use wharf_server::S3Config;
 use wharf_server::results::TaskKey;
-use wharf_testenv::api::{self, Results, collector_token, problem, send};
+use wharf_testenv::api::{self, Results, collector_token, problem, refusal, send};
 use wharf_testenv::wait::eventually;
 
 mod results_common;
@@ -204,8 +204,7 @@ async fn downloads_need_permission_to_read_results(client: Client, ns: String) {
 
     for rest in ["/results", "/results/out.txt", "/results.tar.gz"] {
         let denied = h.as_token(&h.denied).get(&task_url(&h, "job", rest)).await;
-        assert_eq!(denied.status(), StatusCode::FORBIDDEN, "{rest}");
-        let detail = problem(denied).await["detail"].as_str().unwrap().to_owned();
+        let detail = refusal(denied, StatusCode::FORBIDDEN).await;
         assert!(detail.contains("get tasks.wharf.dev/results"), "{detail}");
         let allowed = h.get(&task_url(&h, "job", rest)).await;
         assert_eq!(allowed.status(), StatusCode::OK, "{rest}");

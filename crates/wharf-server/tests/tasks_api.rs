@@ -12,7 +12,7 @@ use kube::{Api, Client};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use wharf_testenv::api::{self, problem, send};
+use wharf_testenv::api::{self, problem, refusal, send};
 use wharf_testenv::wait::eventually;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -65,11 +65,7 @@ async fn tokens_are_authenticated_and_task_operations_authorized(client: Client,
     assert_eq!(problem(missing).await["code"], "missing_token");
 
     let stranger = h.as_token(&h.denied).post(&url, body.clone()).await;
-    assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
-    let detail = problem(stranger).await["detail"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let detail = refusal(stranger, StatusCode::FORBIDDEN).await;
     assert!(
         detail.contains(&format!("create tasks.wharf.dev in namespace {ns}")),
         "{detail}"
@@ -257,13 +253,8 @@ async fn dotenv_files_become_config_maps_owned_by_the_task(client: Client, ns: S
             ),
         )
         .await;
-    assert_eq!(refused.status(), StatusCode::CONFLICT);
-    assert!(
-        problem(refused).await["detail"]
-            .as_str()
-            .unwrap()
-            .contains("clash-env-2")
-    );
+    let detail = refusal(refused, StatusCode::CONFLICT).await;
+    assert!(detail.contains("clash-env-2"), "{detail}");
     assert!(
         config_maps.get_opt("clash-env-1").await.unwrap().is_none(),
         "rolled back"

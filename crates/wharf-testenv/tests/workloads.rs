@@ -42,6 +42,21 @@ fn job(name: &str, pod_annotations: serde_json::Value) -> Job {
     .unwrap()
 }
 
+/// Waits until exactly `count` pods match `selector`, all Running and Ready.
+async fn until_running(client: &Client, ns: &str, selector: &str, count: usize) -> Vec<Pod> {
+    let pods = Api::<Pod>::namespaced(client.clone(), ns);
+    let what = format!("{count} Running and Ready pods with {selector}");
+    wait_for_all(
+        &pods,
+        watcher::Config::default().labels(selector),
+        &what,
+        TIMEOUT,
+        |pods| pods.len() == count && pods.iter().all(pod_is_running_and_ready),
+    )
+    .await
+    .unwrap()
+}
+
 /// Creates Job `name` whose pod carries `pod_annotations` (kwok's simulation reads
 /// them).
 async fn create_job(jobs: &Api<Job>, name: &str, pod_annotations: serde_json::Value) {
@@ -91,16 +106,7 @@ async fn deployment_of_three_replicas_gets_three_running_pods(client: Client, ns
         .await
         .unwrap();
 
-    let pods = Api::<Pod>::namespaced(client.clone(), &ns);
-    let running = wait_for_all(
-        &pods,
-        watcher::Config::default().labels("app=web"),
-        "3 Running and Ready pods of Deployment web",
-        TIMEOUT,
-        |pods| pods.len() == 3 && pods.iter().all(pod_is_running_and_ready),
-    )
-    .await
-    .unwrap();
+    let running = until_running(&client, &ns, "app=web", 3).await;
     let nodes: std::collections::BTreeSet<_> = running
         .iter()
         .filter_map(|p| p.spec.as_ref()?.node_name.clone())
@@ -155,16 +161,7 @@ async fn job_pod_runs_as_long_as_its_annotation_says(client: Client, ns: String)
     let annotations = json!({ "wharf.dev/sim-run-for": "6s" });
     let started = tokio::time::Instant::now();
     create_job(&jobs, "slow", annotations).await;
-    let pods = Api::<Pod>::namespaced(client.clone(), &ns);
-    wait_for_all(
-        &pods,
-        watcher::Config::default().labels("job-name=slow"),
-        "the pod of Job slow to be Running",
-        TIMEOUT,
-        |pods| pods.len() == 1 && pods.iter().all(pod_is_running_and_ready),
-    )
-    .await
-    .unwrap();
+    until_running(&client, &ns, "job-name=slow", 1).await;
     until_job(&jobs, "slow", "Complete").await;
     let took = started.elapsed();
     assert!(

@@ -29,7 +29,7 @@ use wharf_model::wire::paths::{self, Collection};
 use wharf_operator::RunningOperator;
 use wharf_server::{AuthMode, ResultStore, S3Config, ServeOptions};
 
-pub use self::requests::{Caller, problem, send, until_allowed};
+pub use self::requests::{Caller, problem, refusal, send, until_allowed};
 use crate::operator::{install_wharf_crds, test_config};
 use crate::rbac::{ALL_VERBS, grant, token_for};
 pub use crate::rbac::{service_account_token, service_account_user};

@@ -134,6 +134,16 @@ pub async fn problem(response: Response) -> Value {
     response.json().await.unwrap()
 }
 
+/// The detail of a refusal, after checking that `response` answered `status` with a
+/// problem document.
+pub async fn refusal(response: Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let detail = problem(response).await["detail"]
+        .as_str()
+        .map(str::to_owned);
+    detail.expect("a problem document with a detail")
+}
+
 /// Sends the request `send` makes until it is not refused with 403 (RBAC changes
 /// take a moment to reach the authorizer), and returns the answer.
 pub async fn until_allowed(what: &str, send: impl Fn() -> RequestBuilder) -> Response {
