@@ -22,11 +22,22 @@ if [[ "${CI:-}" == true ]]; then
   export CARGO_INCREMENTAL=0
 fi
 
+# The chart tools, built into the cache once per machine; the chart's install
+# test (crates/wharfd/tests/chart.rs) finds helm through WHARF_HELM.
+WHARF_HELM="$(hack/tools/build.sh | tail -n 1)/helm"
+export WHARF_HELM
+
 hack/check-loopback.sh
 start=$SECONDS
 cargo test --workspace --no-fail-fast
 hack/check-loopback.sh
 echo "[test] cargo test took $((SECONDS - start))s" >&2
+
+# The Helm chart: generated files in step, lint, unit tests, schemas, and a
+# dry run into a restricted namespace.
+start=$SECONDS
+hack/chart/test.sh
+echo "[test] chart checks took $((SECONDS - start))s" >&2
 
 # The container image: built as `make image` builds it, then checked as a runtime
 # would see it (user, entrypoint, no shell, `/wharfd --version` from its rootfs).

@@ -74,7 +74,7 @@ render() {
 fingerprint="$(
   {
     echo "$name $bin"
-    for f in kwokctl.yaml stages.yaml logs.yaml nodes.yaml pod.log; do
+    for f in kwokctl.yaml stages.yaml logs.yaml nodes.yaml audit-policy.yaml pod.log; do
       render "$here/config/$f"
     done
   } | sha256sum | cut -d' ' -f1
@@ -148,7 +148,7 @@ if [[ -e "$cluster_dir" || -e "$assets" ]] || pgrep -f "^$cluster_dir/bin/" >/de
 fi
 
 mkdir -p "$assets"
-for f in kwokctl.yaml stages.yaml logs.yaml nodes.yaml; do
+for f in kwokctl.yaml stages.yaml logs.yaml nodes.yaml audit-policy.yaml; do
   render "$here/config/$f" >"$assets/$f"
 done
 cp "$here/config/pod.log" "$assets/pod.log"

@@ -30,6 +30,42 @@ mod tests {
     /// The CRDs kept in the repository for `kubectl apply` and GitOps.
     const COMMITTED: &str = include_str!("../../../deploy/crds.yaml");
 
+    /// The `format`s the API server knows; any other draws a warning on every
+    /// apply (schemars writes `uint32` for a `u32`, for one).
+    const KNOWN_FORMATS: &[&str] = &[
+        "int32",
+        "int64",
+        "float",
+        "double",
+        "byte",
+        "binary",
+        "date",
+        "date-time",
+        "duration",
+        "password",
+        "uuid",
+        "email",
+        "hostname",
+        "ipv4",
+        "ipv6",
+        "cidr",
+        "uri",
+        "mac",
+        "int-or-string",
+    ];
+
+    #[test]
+    fn every_format_is_one_the_api_server_knows() {
+        for line in super::all_yaml().lines() {
+            if let Some(format) = line.trim().strip_prefix("format: ") {
+                assert!(
+                    KNOWN_FORMATS.contains(&format),
+                    "the CRDs use format {format}, which the API server warns about: give the field a schemars format it knows"
+                );
+            }
+        }
+    }
+
     #[test]
     fn committed_crds_match_the_rust_types() {
         assert!(

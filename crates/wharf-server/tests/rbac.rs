@@ -1,6 +1,9 @@
-//! Wharf runs with only the permissions its shipped ClusterRole grants: an operator
-//! and API server acting as a ServiceAccount bound to `wharfd` (deploy/rbac.yaml)
-//! take an App to Ready and serve its logs and events to a `wharf-developer`.
+//! Wharf runs with only the permissions its shipped ClusterRoles grant: an operator
+//! and API server in one process (as `wharfd all` runs) acting as a ServiceAccount
+//! bound to `wharf-operator` and `wharf-server` (deploy/rbac.yaml, rendered from
+//! the chart) take an App to Ready and serve its logs and events to a
+//! `wharf-developer`. The chart's own test (crates/wharfd/tests/chart.rs) runs them
+//! apart, each with its own identity.
 
 use std::time::Duration;
 
@@ -18,7 +21,10 @@ async fn the_shipped_role_is_enough_to_run_wharf() {
     with_temp_ns(|client, ns| async move {
         api::install_cluster_roles(&client).await;
         let token = api::service_account_token(&client, &ns, "wharfd").await;
-        let binding_name = rbac::bind_cluster_role(&client, &ns, "wharfd", "wharfd").await;
+        let mut binding_names = Vec::new();
+        for role in ["wharf-operator", "wharf-server"] {
+            binding_names.push(rbac::bind_cluster_role(&client, &ns, "wharfd", role).await);
+        }
         let bindings = Api::<ClusterRoleBinding>::all(client.clone());
 
         let daemon = wharf_testenv::client_for_token(&token).await.unwrap();
@@ -69,10 +75,12 @@ async fn the_shipped_role_is_enough_to_run_wharf() {
             .await;
         assert!(events.as_array().is_some_and(|e| !e.is_empty()), "{events}");
 
-        bindings
-            .delete(&binding_name, &DeleteParams::default())
-            .await
-            .unwrap();
+        for name in binding_names {
+            bindings
+                .delete(&name, &DeleteParams::default())
+                .await
+                .unwrap();
+        }
     })
     .await;
 }

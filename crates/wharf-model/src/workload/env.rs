@@ -55,7 +55,7 @@ pub struct SecretSource {
 pub struct GenerateSpec {
     /// Length of the value in characters (8 to 1024, default 32).
     #[serde(default = "default_secret_length")]
-    #[schemars(range(min = 8, max = 1024))]
+    #[schemars(range(min = 8, max = 1024), extend("format" = "int32"))]
     pub length: u32,
 
     /// The characters to draw from (default `Alphanumeric`).
