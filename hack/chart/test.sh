@@ -8,8 +8,8 @@
 #   4. every rendering validated by kubeconform against schemas taken from the
 #      cluster's own OpenAPI (hack/chart/schemas.py), strictly;
 #   5. every rendering applied with `kubectl apply --dry-run=server` into a
-#      namespace that enforces the restricted Pod Security Standard, with
-#      warnings as errors.
+#      namespace that enforces the restricted Pod Security Standard in a fresh
+#      cluster of its own, with warnings as errors.
 # Needs the cluster KUBECONFIG names (hack/test.sh provides it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -66,18 +66,28 @@ python3 hack/chart/schemas.py "$kubectl" "$KUBECONFIG" "$work/schemas" "${render
   -schema-location "$work/schemas/{{ .Group }}/{{ .ResourceAPIVersion }}/{{ .ResourceKind }}.json" \
   "${renders[@]}" >&2
 
-say "5/5 kubectl apply --dry-run=server into a restricted namespace"
+say "5/5 kubectl apply --dry-run=server into a restricted namespace of a fresh cluster"
+# A cluster of its own: in the test cluster the tests have made the CRDs and
+# ClusterRoles with server-side apply already, and a client-side apply over
+# them warns about that history, not about the chart. Here each rendering goes
+# through exactly `helm template | kubectl apply --dry-run=server` into a
+# namespace that enforces (and warns about) the restricted standard, and any
+# warning fails.
+bare=wharf-chart-bare
+bare_kubeconfig="$(WHARF_CLUSTER=$bare hack/controlplane/cluster-up.sh 2>"$work/bare.log" | tail -n 1)" || {
+  cat "$work/bare.log" >&2
+  exit 1
+}
+trap 'cleanup; WHARF_CLUSTER=$bare hack/controlplane/cluster-down.sh >/dev/null 2>&1 || true' EXIT
+kb() { "$kubectl" --kubeconfig "$bare_kubeconfig" "$@"; }
+kb create namespace "$namespace" >/dev/null
+kb label namespace "$namespace" pod-security.kubernetes.io/enforce=restricted \
+  pod-security.kubernetes.io/warn=restricted >/dev/null
 for out in "${renders[@]}"; do
-  if ! "$kubectl" apply --server-side --force-conflicts --field-manager=wharf-chart-check \
-    --dry-run=server --warnings-as-errors -n "$namespace" -f "$out" \
-    >"$work/apply.out" 2>&1; then
+  if ! kb apply --dry-run=server --warnings-as-errors -n "$namespace" -f "$out" \
+    >"$work/apply.out" 2>&1 || grep -qi warning "$work/apply.out"; then
     cat "$work/apply.out" >&2
-    say "kubectl apply --dry-run=server refused $(basename "$out") (or warned)"
-    exit 1
-  fi
-  if grep -qi warning "$work/apply.out"; then
-    cat "$work/apply.out" >&2
-    say "kubectl apply --dry-run=server warned about $(basename "$out")"
+    say "kubectl apply --dry-run=server refused or warned about $(basename "$out")"
     exit 1
   fi
 done
