@@ -16,6 +16,13 @@ WHARF_MOTO_SERVER="$(hack/moto/install.sh | tail -n 1)"
 export WHARF_MOTO_SERVER
 echo "[test] moto S3 server: $WHARF_MOTO_SERVER" >&2
 
+# The real servers the Runtime tests run with generated configuration
+# (nats-server, PostgreSQL, Redis, versitygw), installed into the cache once per
+# machine; the tests find them through WHARF_SERVERS_BIN.
+WHARF_SERVERS_BIN="$(hack/servers/install.sh | tail -n 1)"
+export WHARF_SERVERS_BIN
+echo "[test] servers: $WHARF_SERVERS_BIN" >&2
+
 # CI builds once in a fresh clone: incremental data would only take disk space
 # (tens of GB across the workspace's test binaries).
 if [[ "${CI:-}" == true ]]; then

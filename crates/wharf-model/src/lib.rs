@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod crds;
 pub mod duration;
 pub mod error_chain;
+pub mod runtime;
 pub mod space;
 pub mod task;
 #[cfg(test)]

@@ -1,0 +1,9 @@
+//! The Runtime resource: a namespace's infrastructure (MongoDB, NATS JetStream,
+//! S3, PostgreSQL, Valkey), its status, and the pure builders of its children.
+
+pub mod build;
+pub mod spec;
+pub mod status;
+
+pub use spec::{DeletionPolicy, EngineSpec, Runtime, RuntimeSpec, S3Spec, Storage};
+pub use status::{EngineStatus, RuntimePhase, RuntimeStatus};
