@@ -4,12 +4,13 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use crate::app::App;
+use crate::runtime::Runtime;
 use crate::space::Space;
 use crate::task::Task;
 
 /// All of Wharf's CRDs, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![App::crd(), Space::crd(), Task::crd()]
+    vec![App::crd(), Runtime::crd(), Space::crd(), Task::crd()]
 }
 
 /// All CRDs as one multi-document YAML stream, as `wharfd crd` prints it and

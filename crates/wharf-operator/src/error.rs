@@ -153,6 +153,14 @@ pub enum Error {
         blocking: String,
     },
 
+    /// A deleted Runtime's `deletionPolicy` is `DoNotDelete`: its deletion waits
+    /// until the policy is changed.
+    #[error("{owner} is held by deletionPolicy DoNotDelete")]
+    DeletionHeld {
+        /// The Runtime.
+        owner: ObjectName,
+    },
+
     /// Serializing an object for the API failed.
     #[error("serializing {what}")]
     Serialize {
@@ -206,6 +214,7 @@ impl Error {
             Self::ReadReference { .. } => "read_reference",
             Self::Finalizer { .. } => "finalizer",
             Self::NamespaceDraining { .. } => "namespace_draining",
+            Self::DeletionHeld { .. } => "deletion_held",
             Self::Serialize { .. } => "serialize",
             Self::Bind { .. } => "bind",
             Self::Election { .. } => "election",
@@ -215,7 +224,10 @@ impl Error {
 
     /// Whether this is an expected wait rather than a failure (logged quietly).
     pub fn is_wait(&self) -> bool {
-        matches!(self, Self::NamespaceDraining { .. })
+        matches!(
+            self,
+            Self::NamespaceDraining { .. } | Self::DeletionHeld { .. }
+        )
     }
 }
 

@@ -18,6 +18,7 @@ mod events;
 mod http;
 pub mod kit;
 mod metrics;
+pub mod runtime;
 pub mod signal;
 pub mod space;
 pub mod task;
@@ -79,6 +80,7 @@ pub async fn run(
             tokio::join!(
                 app::run(context.clone(), ready, stopping(stop_rx.clone())),
                 space::run(context.clone(), stopping(stop_rx.clone())),
+                runtime::run(context.clone(), stopping(stop_rx.clone())),
                 task::run(context, stopping(stop_rx.clone())),
             );
         };

@@ -315,6 +315,7 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
             api_url: args.collector_api_url,
             upload_grace_seconds: args.upload_grace_seconds.max(1),
             restricted_pods: false,
+            runtime_engines: Vec::new(),
         },
         callback_policy: CallbackPolicy {
             allow: args.callback_allow_cidr,

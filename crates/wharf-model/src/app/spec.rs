@@ -120,6 +120,12 @@ pub struct AppSpec {
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub env: Vec<EnvVar>,
 
+    /// A Runtime in the same namespace whose connection variables (e.g.
+    /// `DATABASE_URL`, `KRT_MONGO_URI`) the containers get from its binding
+    /// Secrets; the workload waits until the Runtime is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::runtime::binding_env::RuntimeRef>,
+
     /// Whole ConfigMaps and Secrets whose keys become environment variables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]

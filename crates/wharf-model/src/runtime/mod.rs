@@ -1,6 +1,7 @@
 //! The Runtime resource: a namespace's infrastructure (MongoDB, NATS JetStream,
 //! S3, PostgreSQL, Valkey), its status, and the pure builders of its children.
 
+pub mod binding_env;
 pub mod build;
 pub mod spec;
 pub mod status;

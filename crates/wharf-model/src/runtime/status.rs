@@ -76,3 +76,15 @@ pub enum RuntimePhase {
     /// Deletion is under way, or held back by `DoNotDelete`.
     Deleting,
 }
+
+impl RuntimePhase {
+    /// The phase as the status spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisioning => "Provisioning",
+            Self::Ready => "Ready",
+            Self::Failed => "Failed",
+            Self::Deleting => "Deleting",
+        }
+    }
+}

@@ -64,6 +64,12 @@ pub struct TaskSpec {
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub env: Vec<EnvVar>,
 
+    /// A Runtime in the same namespace whose connection variables (e.g.
+    /// `DATABASE_URL`, `KRT_MONGO_URI`) the containers get from its binding
+    /// Secrets; the workload waits until the Runtime is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::runtime::binding_env::RuntimeRef>,
+
     /// Whole ConfigMaps or Secrets whose keys all become environment variables. The
     /// API's multipart submission turns dotenv files into ConfigMaps listed here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -256,3 +256,18 @@ pub async fn http_status(port: u16, path: &str) -> Result<u16, String> {
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| format!("not an HTTP answer: {answer:.80}"))
 }
+
+/// A PATH whose first folder, `dir`, holds links named `alias` to `program`s of
+/// [`servers_bin`], then the servers and the system: generated commands that
+/// call a stand-in's programs by other names (Valkey's `valkey-server` played by
+/// Redis's `redis-server`) run unchanged.
+pub fn path_with_aliases(dir: &Path, aliases: &[(&str, &str)]) -> String {
+    std::fs::create_dir_all(dir).expect("a folder for the aliases");
+    for (alias, program) in aliases {
+        let link = dir.join(alias);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(servers_bin().join(program), &link)
+            .unwrap_or_else(|e| panic!("linking {alias} to {program}: {e}"));
+    }
+    format!("{}:{}", dir.display(), path_with_servers())
+}

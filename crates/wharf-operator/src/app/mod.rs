@@ -55,5 +55,8 @@ pub(crate) async fn run(
 /// Secret that someone creates, a quota that frees up).
 const RETRY_PROBLEM: Duration = Duration::from_secs(10);
 
+/// How soon an App waiting for its Runtime is looked at again.
+const RETRY_WAITING: Duration = Duration::from_secs(5);
+
 /// How often a healthy App is checked even without any change.
 const RESYNC: Duration = Duration::from_secs(300);

@@ -15,9 +15,10 @@ use wharf_model::space::PodSecurityLevel;
 
 use super::children::{ChildStores, apply_all};
 use super::status::{Outcome, compute};
-use super::{RESYNC, RETRY_PROBLEM, expiry};
+use super::{RESYNC, RETRY_PROBLEM, RETRY_WAITING, expiry};
 use crate::Error;
 use crate::kit::{self, ApplyError, Children, Problem};
+use crate::workload::runtime::{self, RuntimeState};
 use crate::workload::{generated, references};
 
 /// The App controller's context: the shared one and the child caches.
@@ -91,10 +92,20 @@ async fn realise(
         &app.spec.env,
     )
     .await?;
+    let runtime_engines = match &app.spec.runtime {
+        None => Vec::new(),
+        Some(reference) => {
+            match runtime::state(client, children.owner(), &ns, reference, "the App").await? {
+                RuntimeState::Ready(engines) => engines,
+                RuntimeState::Waiting(problem) => return Ok(Ok(Outcome::Waiting(problem))),
+            }
+        }
+    };
     let space = super::defaults::space_of(app, &ctx.shared.spaces);
     let app = super::defaults::with_space_defaults(app, space.as_deref());
     let defaults = Defaults {
         restricted_pods: space.is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
+        runtime_engines,
         ..ctx.shared.config.app_defaults.clone()
     };
     let built = match build(&app, &generated, &defaults) {
@@ -137,6 +148,7 @@ async fn report(
 
     let mut next = match outcome {
         Outcome::Problem(_) => RETRY_PROBLEM,
+        Outcome::Waiting(_) => RETRY_WAITING,
         Outcome::Applied { .. } => RESYNC,
     };
     if let Some(within) = written.look_again_within() {

@@ -41,6 +41,8 @@ fn without_counts(status: &AppStatus) -> AppStatus {
 pub enum Outcome {
     /// The App cannot be realised as written; its children were left as they were.
     Problem(Problem),
+    /// The App waits for something outside it (its Runtime) and starts by itself.
+    Waiting(Problem),
     /// The children were applied; the Deployment as the API server has it.
     Applied {
         /// The applied Deployment, with its status.
@@ -132,6 +134,19 @@ pub fn compute(
                         "waiting for the problem to be fixed",
                     ),
                     ConditionUpdate::new("Degraded", true, *reason, message.clone()),
+                ],
+            )
+        }
+        Outcome::Waiting(Problem { reason, message }) => {
+            status.replicas = previous.replicas;
+            status.ready_replicas = previous.ready_replicas;
+            status.urls = previous.urls.clone();
+            (
+                AppPhase::Pending,
+                vec![
+                    ConditionUpdate::new("Ready", false, *reason, message.clone()),
+                    ConditionUpdate::new("Progressing", true, *reason, message.clone()),
+                    ConditionUpdate::new("Degraded", false, *reason, "nothing has failed"),
                 ],
             )
         }

@@ -20,6 +20,7 @@ use super::{RESYNC, RETRY_PROBLEM, TaskStores, finished};
 use crate::Error;
 use crate::error::ObjectName;
 use crate::kit::{self, ApplyError, Children, Problem};
+use crate::workload::runtime::{self, RuntimeState};
 use crate::workload::{generated, references};
 
 /// The Task controller's context: the shared one and its caches.
@@ -118,9 +119,19 @@ async fn run(task: &Task, ctx: &TaskContext, children: &Children<'_>) -> Result<
         &task.spec.env,
     )
     .await?;
+    let runtime_engines = match &task.spec.runtime {
+        None => Vec::new(),
+        Some(reference) => {
+            match runtime::state(client, children.owner(), &ns, reference, "the Task").await? {
+                RuntimeState::Ready(engines) => engines,
+                RuntimeState::Waiting(problem) => return Ok(Run::Problem(problem)),
+            }
+        }
+    };
     let defaults = TaskDefaults {
         restricted_pods: crate::app::space_in(&ns, &ctx.shared.spaces)
             .is_some_and(|s| s.spec.pod_security == PodSecurityLevel::Restricted),
+        runtime_engines,
         ..ctx.shared.config.task_defaults.clone()
     };
     let built = match build(task, &generated, &defaults) {

@@ -39,6 +39,9 @@ pub struct Defaults {
     /// escalation, no capabilities, RuntimeDefault seccomp): set for Apps in a
     /// restricted Space.
     pub restricted_pods: bool,
+    /// The engines of the Runtime the App names (`spec.runtime`), as the
+    /// operator read them: the App gets their connection variables.
+    pub runtime_engines: Vec<crate::runtime::build::Engine>,
 }
 
 /// Every object an App owns. Absent options are objects the App does not need (the
@@ -86,7 +89,10 @@ pub fn build(
     let meta = meta::child_meta(app)?;
     let spec = &app.spec;
     let host = spec.hosts.first().cloned().unwrap_or_default();
-    let config = meta.config(host, &spec.env, &spec.env_from, &spec.files, generated)?;
+    let mut config = meta.config(host, &spec.env, &spec.env_from, &spec.files, generated)?;
+    if let Some(runtime) = &spec.runtime {
+        crate::runtime::binding_env::prepend(&mut config.env, runtime, &defaults.runtime_engines);
+    }
     let config_hash = meta::content_hash(&config);
     let claims = volumes::claims(&meta, &spec.volumes);
     let (ingress, urls) = match ingress::ingress(&meta, spec, defaults) {

@@ -10,8 +10,9 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
-    PodTemplateSpec, Secret, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Secret,
+    SecretKeySelector, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
     VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -48,6 +49,22 @@ pub struct Names {
 }
 
 impl Names {
+    /// `name`, read from `key` of the engine's credentials Secret.
+    pub fn credential_env(&self, name: &str, key: &str) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: self.credentials.clone(),
+                    key: key.into(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
     /// The names of `engine`'s children in Runtime `runtime`.
     pub fn of(runtime: &str, engine: Engine) -> Self {
         let base = format!("{runtime}-{}", engine.name());
@@ -58,6 +75,22 @@ impl Names {
             binding: format!("{base}-binding"),
             base,
         }
+    }
+}
+
+/// `POD_NAME`, the pod's own name (`<statefulset>-<ordinal>`): every engine's
+/// start script finds its member by it.
+pub fn pod_name_env() -> EnvVar {
+    EnvVar {
+        name: "POD_NAME".into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: "metadata.name".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }
 
@@ -202,14 +235,18 @@ impl Frame<'_> {
             // checkpoint) before the kubelet kills the member.
             termination_grace_period_seconds: Some(60),
             enable_service_links: Some(false),
-            volumes: Some(vec![Volume {
-                name: "config".into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: names.config.clone(),
+            volumes: Some(
+                std::iter::once(Volume {
+                    name: "config".into(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: names.config.clone(),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+                })
+                .chain(parts.volumes)
+                .collect(),
+            ),
             ..Default::default()
         };
         let retention = match self.deletion {

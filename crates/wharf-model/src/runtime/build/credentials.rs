@@ -68,10 +68,15 @@ const MONGODB: &[Credential] = &[
 ];
 
 const S3: &[Credential] = &[
-    // Garage's key ids are `GK` and 24 hex digits; secrets 64 hex digits.
+    // Not used by Garage: the binding's user name is the key id.
     key(USERNAME, Fixed("wharf")),
-    key("accessKeyId", Hex(24)),
+    // Garage's key ids are `GK` and 12 bytes in hex: the Secret holds the hex
+    // digits and the pod's environment puts `GK` before them (a prefix is not
+    // something a generated value can have).
+    key("accessKeyHex", Hex(24)),
+    // The secret key: 32 bytes in hex, as Garage requires.
     key(PASSWORD, Hex(64)),
+    // The nodes' shared RPC secret: 32 bytes in hex.
     key("rpcSecret", Hex(64)),
     key("adminToken", Alphanumeric(32)),
 ];

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Container, Service};
+use k8s_openapi::api::core::v1::{Container, Service, Volume};
 
 /// An engine of a Runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -81,7 +81,9 @@ impl Engine {
         match self {
             Engine::Mongodb => "8.0",
             Engine::Nats => "2.15.3-alpine",
-            Engine::S3 => "v2.1.0",
+            // The newest v2; Wharf needs v2.3.0 or later (`--single-node`,
+            // `--default-bucket`).
+            Engine::S3 => "v2.4.1",
             Engine::Postgres => "18",
             Engine::Redis => "9",
         }
@@ -115,6 +117,9 @@ pub struct EngineParts {
     pub init_containers: Vec<Container>,
     /// More containers per member (e.g. a Sentinel beside Valkey).
     pub sidecars: Vec<Container>,
+    /// Volumes of the member's pod besides the data volume and the
+    /// configuration (e.g. MongoDB's keyfile, copied into memory).
+    pub volumes: Vec<Volume>,
     /// Files of the configuration ConfigMap, mounted at `/etc/wharf`.
     pub files: BTreeMap<String, String>,
     /// The ports of the client Service: (name, port).

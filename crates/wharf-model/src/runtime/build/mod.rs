@@ -8,9 +8,12 @@ pub mod credentials;
 pub mod engine;
 pub mod env;
 pub mod hosts;
+pub mod mongodb;
 pub mod nats;
 pub mod postgres;
 pub mod quantity;
+pub mod redis;
+pub mod s3;
 
 use std::collections::BTreeMap;
 
@@ -168,8 +171,52 @@ fn build_engine(
             ));
             (parts, vec![("postgres".to_owned(), postgres::PORT)])
         }
-        Engine::Mongodb | Engine::S3 | Engine::Redis => {
-            return Err(BuildError::Unsupported(engine));
+        Engine::Mongodb => {
+            let mongodb = mongodb::Mongodb {
+                runtime: &meta.name,
+                names: &names,
+                replicas: spec.replicas,
+                hosts: &hosts,
+                data_dir: children::DATA_DIR,
+                config_dir: children::CONFIG_DIR,
+            };
+            let mut parts = mongodb.parts(&image, credentials).map_err(missing)?;
+            let user = credentials.get(credentials::USERNAME).map_err(missing)?;
+            parts.bootstrap =
+                Some(mongodb.bootstrap_job(&image, frame.object(&mongodb.bootstrap_name(user))));
+            (parts, vec![("mongodb".to_owned(), mongodb::PORT)])
+        }
+        Engine::S3 => {
+            // Present: `engines` lists S3 only when the spec has it.
+            let s3 = runtime.spec.s3.clone().unwrap_or_default();
+            let garage = s3::Garage {
+                runtime: &meta.name,
+                names: &names,
+                hosts: &hosts,
+                data_dir: children::DATA_DIR,
+                config_dir: children::CONFIG_DIR,
+                bucket: &s3.bucket,
+                region: &s3.region,
+            };
+            (
+                garage.parts(&image, credentials).map_err(missing)?,
+                s3::Garage::ports(),
+            )
+        }
+        Engine::Redis => {
+            let redis = redis::Redis {
+                runtime: &meta.name,
+                names: &names,
+                replicas: spec.replicas,
+                hosts: &hosts,
+                data_dir: children::DATA_DIR,
+                config_dir: children::CONFIG_DIR,
+                sentinel: redis::SentinelTimings::default(),
+            };
+            (
+                redis.parts(&image, credentials).map_err(missing)?,
+                redis.ports(),
+            )
         }
     };
     parts.container.resources.clone_from(&spec.resources);

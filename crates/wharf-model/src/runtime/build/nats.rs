@@ -9,13 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, Probe,
-    SecretKeySelector,
-};
+use k8s_openapi::api::core::v1::{Container, ContainerPort, EnvVar, HTTPGetAction, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::children::{CONFIG_DIR, Names};
+use super::children::{CONFIG_DIR, Names, pod_name_env};
 use super::credentials::{Credentials, MissingCredential, PASSWORD, USERNAME};
 use super::engine::EngineParts;
 use super::hosts::Hosts;
@@ -101,30 +98,9 @@ impl Nats<'_> {
     /// The server container's environment (in order: Kubernetes expands
     /// `$(VAR)` only from variables defined before).
     pub fn env(&self) -> Vec<EnvVar> {
-        let secret = |name: &str, key: &str| EnvVar {
-            name: name.into(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: self.names.credentials.clone(),
-                    key: key.into(),
-                    optional: Some(false),
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
+        let secret = |name: &str, key: &str| self.names.credential_env(name, key);
         let mut env = vec![
-            EnvVar {
-                name: "POD_NAME".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        field_path: "metadata.name".into(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
+            pod_name_env(),
             secret("NATS_USER", USERNAME),
             secret("NATS_PASSWORD", PASSWORD),
         ];

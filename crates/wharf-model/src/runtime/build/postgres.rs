@@ -11,12 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, ObjectFieldSelector, Probe,
-    SecretKeySelector,
-};
+use k8s_openapi::api::core::v1::{Container, ContainerPort, EnvVar, ExecAction, Probe};
 
-use super::children::Names;
+use super::children::{Names, pod_name_env};
 use super::credentials::{Credentials, MissingCredential, PASSWORD, USERNAME};
 use super::engine::EngineParts;
 use super::hosts::Hosts;
@@ -205,30 +202,9 @@ eval "exec postgres $settings"
 
     /// The server container's environment.
     pub fn env(&self) -> Vec<EnvVar> {
-        let secret = |name: &str, key: &str| EnvVar {
-            name: name.into(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: self.names.credentials.clone(),
-                    key: key.into(),
-                    optional: Some(false),
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
+        let secret = |name: &str, key: &str| self.names.credential_env(name, key);
         vec![
-            EnvVar {
-                name: "POD_NAME".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        field_path: "metadata.name".into(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
+            pod_name_env(),
             secret("POSTGRES_PASSWORD", PASSWORD),
             secret("POSTGRES_SUPERUSER_PASSWORD", "superuserPassword"),
             secret("POSTGRES_REPLICATION_PASSWORD", "replicationPassword"),

@@ -37,6 +37,9 @@ pub struct TaskDefaults {
     /// Make pods meet the `restricted` Pod Security Standard (Tasks in a restricted
     /// Space).
     pub restricted_pods: bool,
+    /// The engines of the Runtime the Task names (`spec.runtime`), as the
+    /// operator read them: the Task gets their connection variables.
+    pub runtime_engines: Vec<crate::runtime::build::Engine>,
 }
 
 impl Default for TaskDefaults {
@@ -46,6 +49,7 @@ impl Default for TaskDefaults {
             api_url: "http://wharf.wharf-system.svc:8080".into(),
             upload_grace_seconds: 600,
             restricted_pods: false,
+            runtime_engines: Vec::new(),
         }
     }
 }
@@ -88,13 +92,16 @@ pub fn build(
 ) -> Result<TaskChildren, BuildError> {
     let meta = ChildMeta::of(task, TASK_LABEL)?;
     let spec = &task.spec;
-    let config = meta.config(
+    let mut config = meta.config(
         String::new(),
         &spec.env,
         &spec.env_from,
         &spec.files,
         generated,
     )?;
+    if let Some(runtime) = &spec.runtime {
+        crate::runtime::binding_env::prepend(&mut config.env, runtime, &defaults.runtime_engines);
+    }
     let collector_account = spec.results.as_ref().map(|_| ServiceAccount {
         metadata: meta.object(&collector_service_account(&meta.name)),
         // The token is projected into the collector alone, never automounted.
