@@ -6,6 +6,7 @@ use clap_complete::Shell;
 
 use crate::commands::apps::AppsCommand;
 use crate::commands::login::LoginArgs;
+use crate::commands::runtimes::RuntimesCommand;
 use crate::commands::spaces::SpacesCommand;
 use crate::commands::tasks::TasksCommand;
 use crate::exit::EXIT_CODES_HELP;
@@ -56,6 +57,10 @@ pub enum Command {
     /// Run batch jobs (Tasks), follow them, and download their result files.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// Create and manage Runtimes: MongoDB, NATS, S3, PostgreSQL and Valkey for a
+    /// namespace, and read their credentials.
+    #[command(subcommand)]
+    Runtimes(RuntimesCommand),
     /// Create and manage Spaces: tenants with a namespace, members, a quota and
     /// isolation.
     #[command(subcommand)]

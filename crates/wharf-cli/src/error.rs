@@ -67,6 +67,20 @@ pub enum CliError {
         reason: Option<String>,
     },
 
+    /// The Runtime did not become Ready in the time given.
+    #[error(
+        "runtime {name} was not Ready within {timeout}{}; see `wharf runtimes status {name}`",
+        reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+    )]
+    RuntimeWaitRanOut {
+        /// The Runtime.
+        name: String,
+        /// How long was waited, as given.
+        timeout: String,
+        /// What the Runtime's Ready condition says, when it says anything.
+        reason: Option<String>,
+    },
+
     /// The Task did not finish in the time given.
     #[error(
         "task {name} had not finished within {timeout} (it is {phase}); see `wharf tasks get {name}`"
@@ -200,7 +214,9 @@ impl CliError {
             Self::Api { status, .. } => Exit::for_status(*status),
             Self::Unreachable { .. } => Exit::Unreachable,
             Self::Invalid { .. } => Exit::Invalid,
-            Self::WaitRanOut { .. } | Self::TaskWaitRanOut { .. } => Exit::WaitRanOut,
+            Self::WaitRanOut { .. }
+            | Self::RuntimeWaitRanOut { .. }
+            | Self::TaskWaitRanOut { .. } => Exit::WaitRanOut,
             Self::TaskFailed { .. } => Exit::TaskFailed,
             Self::Unavailable { .. } => Exit::Conflict,
             Self::NotLoggedIn | Self::LoginRefused(_) => Exit::Unauthorized,
@@ -337,6 +353,16 @@ mod tests {
             &ran_out,
             Exit::WaitRanOut,
             "app web was not Ready within 5m: 0/1 pods ready; see `wharf apps status web`",
+        );
+        let ran_out = CliError::RuntimeWaitRanOut {
+            name: "rt".into(),
+            timeout: "90s".into(),
+            reason: None,
+        };
+        exits_saying(
+            &ran_out,
+            Exit::WaitRanOut,
+            "runtime rt was not Ready within 90s; see `wharf runtimes status rt`",
         );
         let taken = CliError::Unavailable {
             name: "shop".into(),

@@ -9,14 +9,14 @@ pub enum Exit {
     Failure,
     /// 2: the command line itself is wrong (reported by clap).
     Usage,
-    /// 3: the App, Space, pod, variable or member does not exist (404).
+    /// 3: the App, Runtime, Space, pod, variable or member does not exist (404).
     NotFound,
     /// 4: not logged in, the token is not accepted (401) or not allowed (403).
     Unauthorized,
     /// 5: the request conflicts with the current state (409), e.g. it would leave a
     /// Space without an owner, or a Space name is not available.
     Conflict,
-    /// 6: the wait ran out before the App was Ready or the Task finished (202,
+    /// 6: the wait ran out before the App or Runtime was Ready or the Task finished (202,
     /// `wharf-ready: false`, `wharf-finished: false`).
     WaitRanOut,
     /// 7: the input is invalid (400, 413, 415, 422, or refused before sending).
@@ -62,10 +62,10 @@ Exit codes:
   0  success
   1  any other error
   2  usage error (a wrong command line)
-  3  not found (404): no such App, Space, pod, variable or member
+  3  not found (404): no such App, Runtime, Space, pod, variable or member
   4  not authenticated or not authorized (401/403), or not logged in
   5  conflict (409) with the current state, or a Space name that is not available
-  6  the wait ran out before the App was Ready or the Task finished (202)
+  6  the wait ran out before the App or Runtime was Ready or the Task finished (202)
   7  invalid input (400/413/415/422, or refused before sending)
   8  the Wharf API could not be reached
   9  the Task waited for failed or was cancelled";

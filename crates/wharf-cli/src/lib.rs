@@ -13,6 +13,8 @@ pub mod exit;
 pub mod manifest;
 pub mod output;
 pub mod progress;
+pub mod runtime_spec;
+pub mod runtime_views;
 pub mod space;
 pub mod task_spec;
 pub mod task_views;

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use wharf_model::api::validate_app;
 use wharf_model::app::{App, AppPort, AppSpec, PortProtocol};
+use wharf_model::runtime::binding_env::RuntimeRef;
 use wharf_model::workload::EnvVar;
 
 use crate::error::CliError;
@@ -92,6 +93,8 @@ pub struct Overrides {
     pub hosts: Vec<String>,
     /// `--env`: replaces the manifest's variable of the same name, or is added.
     pub env: Vec<(String, String)>,
+    /// `--runtime` (with `--runtime-engines`): replaces the manifest's.
+    pub runtime: Option<RuntimeRef>,
 }
 
 /// The App to apply: `base` (a manifest) or an empty App, named `name` in
@@ -158,6 +161,9 @@ pub fn build_app(
             None => spec.env.push(var),
         }
     }
+    if let Some(runtime) = &overrides.runtime {
+        spec.runtime = Some(runtime.clone());
+    }
     if spec.image.is_empty() {
         return Err(CliError::invalid_field(
             "spec.image",
@@ -194,6 +200,7 @@ pub fn apply_body(app: &App) -> Result<Value, CliError> {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use wharf_model::runtime::binding_env::RuntimeEngine;
 
     use super::*;
 
@@ -251,6 +258,10 @@ mod tests {
                 ("LEVEL".into(), "info".into()),
                 ("MODE".into(), "debug".into()),
             ],
+            runtime: Some(RuntimeRef {
+                name: "rt".into(),
+                engines: vec![RuntimeEngine::Nats],
+            }),
         }
     }
 
@@ -269,7 +280,8 @@ mod tests {
                     "replicas": 3,
                     "ports": [{ "name": "http", "port": 8080, "protocol": "TCP" }],
                     "hosts": ["web.example.com"],
-                    "env": [{ "name": "MODE", "value": "debug" }, { "name": "LEVEL", "value": "info" }]
+                    "env": [{ "name": "MODE", "value": "debug" }, { "name": "LEVEL", "value": "info" }],
+                    "runtime": { "name": "rt", "engines": ["nats"] }
                 }
             })
         );
@@ -285,6 +297,10 @@ mod tests {
         let app = build_app("web", "shop", Some(manifest), &flags()).unwrap();
         assert_eq!(app.spec.image, "web:2");
         assert_eq!(app.spec.replicas, Some(3));
+        assert_eq!(
+            app.spec.runtime.as_ref().map(|r| r.name.as_str()),
+            Some("rt")
+        );
         assert!(app.spec.autoscale.is_none());
         let ports: Vec<_> = app
             .spec

@@ -10,6 +10,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
+use wharf_model::runtime::Runtime;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 
@@ -31,6 +32,8 @@ pub struct Caches {
     pub spaces: Store<Space>,
     /// Every Task.
     pub tasks: Store<Task>,
+    /// Every Runtime.
+    pub runtimes: Store<Runtime>,
 }
 
 impl Caches {
@@ -45,6 +48,7 @@ impl Caches {
             events: reflect(Api::all(client.clone()), watcher::Config::default()),
             spaces: reflect(Api::all(client.clone()), watcher::Config::default()),
             tasks: reflect(Api::all(client.clone()), watcher::Config::default()),
+            runtimes: reflect(Api::all(client.clone()), watcher::Config::default()),
         }
     }
 
@@ -55,6 +59,7 @@ impl Caches {
         let _ = self.events.wait_until_ready().await;
         let _ = self.spaces.wait_until_ready().await;
         let _ = self.tasks.wait_until_ready().await;
+        let _ = self.runtimes.wait_until_ready().await;
     }
 
     /// The object `name` in `namespace` (empty for a cluster-scoped kind), if cached.

@@ -11,13 +11,14 @@ use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
+use wharf_model::runtime::Runtime;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 use wharf_model::wire::headers;
 
 use crate::auth::WharfResource;
 use crate::caches::Caches;
-use crate::wait::{Awaited, is_ready_at};
+use crate::wait::{Awaited, is_ready_at, ready_at};
 
 /// A Wharf kind the API serves.
 pub trait Kind:
@@ -57,6 +58,7 @@ macro_rules! kind {
 kind!(App, Apps, apps, namespaced: true, Api::namespaced);
 kind!(Task, Tasks, tasks, namespaced: true, Api::namespaced);
 kind!(Space, Spaces, spaces, namespaced: false, cluster_wide);
+kind!(Runtime, Runtimes, runtimes, namespaced: true, Api::namespaced);
 
 /// Every object of a cluster-scoped kind; it has no namespace to address.
 fn cluster_wide<K: Kind>(client: Client, _namespace: &str) -> Api<K> {
@@ -78,5 +80,16 @@ impl Awaited for Task {
 
     fn is_done(&self, _written_generation: i64) -> bool {
         self.status.as_ref().is_some_and(|s| s.is_finished())
+    }
+}
+
+impl Awaited for Runtime {
+    const DONE_HEADER: &'static str = headers::READY;
+    const WAIT_DOC: &'static str = "Answer when the Runtime is Ready (every engine serves clients), or after\nthis long (e.g. `60s`, at most `10m`) with 202 and what is still pending in its status.";
+
+    fn is_done(&self, written_generation: i64) -> bool {
+        self.status
+            .as_ref()
+            .is_some_and(|s| ready_at(&s.conditions, s.observed_generation, written_generation))
     }
 }

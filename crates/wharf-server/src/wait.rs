@@ -1,6 +1,7 @@
-//! `?wait=`: answering when an App is Ready or a Task has finished, or at the
-//! deadline with what is still pending, from a server-side watch rather than a
-//! polling loop. One implementation for every kind that implements [`Awaited`].
+//! `?wait=`: answering when an App or a Runtime is Ready or a Task has finished,
+//! or at the deadline with what is still pending, from a server-side watch rather
+//! than a polling loop. One implementation for every kind that implements
+//! [`Awaited`].
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Client, Resource};
 use serde::Deserialize;
@@ -94,7 +96,13 @@ pub fn is_ready_at(app: &App, generation: i64) -> bool {
     let Some(status) = &app.status else {
         return false;
     };
-    status.observed_generation.unwrap_or(0) >= generation && is_true(&status.conditions, "Ready")
+    ready_at(&status.conditions, status.observed_generation, generation)
+}
+
+/// Whether a status with `conditions` that describes `observed` says Ready for
+/// `generation` (or a later one).
+pub fn ready_at(conditions: &[Condition], observed: Option<i64>, generation: i64) -> bool {
+    observed.unwrap_or(0) >= generation && is_true(conditions, "Ready")
 }
 
 /// The object without server bookkeeping clients do not need.

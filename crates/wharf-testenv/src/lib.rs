@@ -6,7 +6,8 @@
 //! is deleted afterwards ([`with_temp_ns`]), and waits for objects to reach a state
 //! with a timeout that fails with what was awaited and the last state seen
 //! ([`wait`]). [`moto`] runs an S3 server for tests of S3-backed storage; [`rbac`]
-//! makes ServiceAccount tokens and grants.
+//! makes ServiceAccount tokens and grants; [`volumes`] makes the static volumes
+//! that members' claims bind to.
 //!
 //! With the `operator` feature, [`operator`] starts Wharf's operator for a test's
 //! namespace; with the `api` feature, [`api`] starts Wharf's API server as well and
@@ -26,6 +27,7 @@ pub mod objects;
 #[cfg(feature = "operator")]
 pub mod operator;
 pub mod rbac;
+pub mod volumes;
 pub mod wait;
 
 pub use cluster::kubeconfig_path;

@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::Value;
 use wharf_model::api::{AppState, EventEntry, ScaleRequest};
 use wharf_model::app::{App, AppPort};
+use wharf_model::runtime::binding_env::RuntimeEngine;
 use wharf_model::wire::paths::{self, ApiPath, AppResource, Collection};
 
 use super::env::{self, EnvCommand};
@@ -21,6 +22,7 @@ use crate::error::CliError;
 use crate::manifest::{Overrides, apply_body, build_app, parse_env, parse_manifest, parse_port};
 use crate::output::note;
 use crate::progress::Spinner;
+use crate::runtime_spec::{parse_engine, runtime_ref};
 use crate::views;
 
 /// `--timeout` and `--no-wait` of the commands that wait for readiness.
@@ -131,6 +133,16 @@ pub struct DeployArgs {
     /// variable of the same name.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+
+    /// A Runtime in the namespace whose connection variables (KRT_MONGO_URI,
+    /// DATABASE_URL, …) the App gets from its binding Secrets; the App waits until
+    /// the Runtime is Ready.
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+
+    /// Only these engines of --runtime, e.g. mongodb,nats (default: all of them).
+    #[arg(long, value_name = "ENGINE,…", value_delimiter = ',', value_parser = parse_engine, requires = "runtime")]
+    pub runtime_engines: Vec<RuntimeEngine>,
 
     /// An App manifest (YAML or JSON) to start from; the flags override its fields.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
@@ -300,6 +312,9 @@ async fn deploy(ctx: &Context, args: DeployArgs) -> Result<(), CliError> {
         ports: args.ports,
         hosts: args.hosts,
         env: args.env,
+        runtime: args
+            .runtime
+            .map(|name| runtime_ref(name, args.runtime_engines)),
     };
     let app = build_app(&args.name, &namespace, manifest, &overrides)?;
     let body = apply_body(&app)?;
@@ -372,6 +387,25 @@ mod tests {
         assert_eq!(deploy.hosts, ["web.example.com"]);
         assert_eq!(deploy.wait.timeout.duration, Duration::from_secs(90));
         assert!(!deploy.wait.no_wait);
+    }
+
+    #[test]
+    fn deploy_names_a_runtime_and_some_of_its_engines() {
+        let cli =
+            parse_line("apps deploy web --image w --runtime rt --runtime-engines mongodb,nats")
+                .unwrap();
+        let Command::Apps(AppsCommand::Deploy(deploy)) = cli.command else {
+            panic!("not a deploy");
+        };
+        assert_eq!(deploy.runtime.as_deref(), Some("rt"));
+        assert_eq!(
+            deploy.runtime_engines,
+            [RuntimeEngine::Mongodb, RuntimeEngine::Nats]
+        );
+        assert!(parse_line("apps deploy web --image w --runtime-engines nats").is_err());
+        assert!(
+            parse_line("apps deploy web --image w --runtime rt --runtime-engines kafka").is_err()
+        );
     }
 
     #[test]

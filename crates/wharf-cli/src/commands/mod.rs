@@ -10,6 +10,7 @@ pub mod apps;
 mod completions;
 pub mod env;
 pub mod login;
+pub mod runtimes;
 pub mod spaces;
 pub mod task_results;
 pub mod task_run;
@@ -30,7 +31,7 @@ use crate::config::{self, env_var};
 use crate::error::CliError;
 use crate::output::{OutputFormat, emit, emit_chunk, note, render_value};
 
-/// What every App, Task and Space command needs: a client, the namespace and the output format.
+/// What every App, Task, Runtime and Space command needs: a client, the namespace and the output format.
 #[derive(Debug)]
 pub struct Context {
     /// The API client, with the token.
@@ -102,6 +103,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tasks(command) => {
             let context = Context::load(cli.namespace, cli.output)?;
             tasks::run(&context, command).await
+        }
+        Command::Runtimes(command) => {
+            let context = Context::load(cli.namespace, cli.output)?;
+            runtimes::run(&context, command).await
         }
         Command::Spaces(command) => {
             let context = Context::load(cli.namespace, cli.output)?;

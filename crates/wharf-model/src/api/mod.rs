@@ -1,6 +1,7 @@
 //! The HTTP API's request and response types, shared by the server and the CLI.
 
 mod dotenv;
+mod runtimes;
 mod selector;
 mod task_results;
 mod tasks;
@@ -9,6 +10,7 @@ mod validate;
 mod validate_task;
 
 pub use dotenv::{DotenvError, parse_dotenv};
+pub use runtimes::{EngineCredentials, RuntimeCredentials, RuntimeList};
 pub use selector::{SelectorError, parse_label_selector};
 pub use task_results::{TaskResultEntry, TaskResultList};
 pub use tasks::*;

@@ -67,6 +67,8 @@ pub enum Collection {
     Apps,
     /// `tasks`
     Tasks,
+    /// `runtimes`
+    Runtimes,
 }
 
 impl Collection {
@@ -75,6 +77,7 @@ impl Collection {
         match self {
             Self::Apps => "apps",
             Self::Tasks => "tasks",
+            Self::Runtimes => "runtimes",
         }
     }
 }
@@ -110,6 +113,11 @@ pub fn task_results(namespace: &str, task_name: &str) -> ApiPath {
 /// listing, the callback and the clients all use it.
 pub fn task_result(namespace: &str, task_name: &str, file: &str) -> ApiPath {
     task_results(namespace, task_name).join(file.split('/'))
+}
+
+/// `/v1/namespaces/{namespace}/runtimes/{name}`.
+pub fn runtime(namespace: &str, name: &str) -> ApiPath {
+    object(namespace, Collection::Runtimes, name)
 }
 
 /// `/v1/spaces` or `/v1/spaces/{name}`.
@@ -202,6 +210,31 @@ pub fn task_resource(namespace: &str, name: &str, resource: TaskResource) -> Api
     task(namespace, name).join([resource.as_str()])
 }
 
+/// The sub-resources of a Runtime, by their path segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeResource {
+    /// `status`: the Runtime's status alone (GET).
+    Status,
+    /// `credentials`: each engine's binding entries, passwords included (GET);
+    /// authorized on its own, as `get` on `runtimes/credentials`.
+    Credentials,
+}
+
+impl RuntimeResource {
+    /// The path segment.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Credentials => "credentials",
+        }
+    }
+}
+
+/// `/v1/namespaces/{namespace}/runtimes/{name}/{resource}`.
+pub fn runtime_resource(namespace: &str, name: &str, resource: RuntimeResource) -> ApiPath {
+    runtime(namespace, name).join([resource.as_str()])
+}
+
 /// The sub-resources of a Space, by their path segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpaceResource {
@@ -279,6 +312,10 @@ mod tests {
         assert_eq!(
             space_member("shop", "system:serviceaccount:ci:x").to_string(),
             "/v1/spaces/shop/members/system%3Aserviceaccount%3Aci%3Ax"
+        );
+        assert_eq!(
+            runtime_resource("ns", "rt", RuntimeResource::Credentials).to_string(),
+            "/v1/namespaces/ns/runtimes/rt/credentials"
         );
         assert_eq!(space_name("shop").to_string(), "/v1/space-names/shop");
         assert_eq!(healthz().to_string(), "/healthz");

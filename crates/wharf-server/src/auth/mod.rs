@@ -95,6 +95,8 @@ attribute! {
         Tasks = "tasks",
         /// Spaces.
         Spaces = "spaces",
+        /// Runtimes.
+        Runtimes = "runtimes",
     }
 }
 
@@ -103,7 +105,7 @@ attribute! {
     Subresource {
         /// `apps/scale`.
         Scale = "scale",
-        /// `apps/status`: status, state, pods and resource use.
+        /// `apps/status`: status, state, pods and resource use; `runtimes/status`.
         Status = "status",
         /// `apps/logs`, `tasks/logs`.
         Logs = "logs",
@@ -111,6 +113,8 @@ attribute! {
         Events = "events",
         /// `tasks/results`: listing and downloading result files.
         Results = "results",
+        /// `runtimes/credentials`: reading a Runtime's binding Secrets.
+        Credentials = "credentials",
     }
 }
 

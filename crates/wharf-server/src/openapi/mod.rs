@@ -1,5 +1,5 @@
-//! The OpenAPI 3 document, generated from the handlers, with the App schema taken
-//! from the CRD so the API and `kubectl` describe the same object.
+//! The OpenAPI 3 document, generated from the handlers, with the schemas of the
+//! custom resources taken from their CRDs so the API and `kubectl` describe the same object.
 
 mod problems;
 
@@ -14,6 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::{Modify, PartialSchema, ToSchema};
 use wharf_model::app::App;
+use wharf_model::runtime::Runtime;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 use wharf_model::wire::Problem;
@@ -89,6 +90,8 @@ crd_doc! {
     SpaceDoc => Space;
     /// The Task resource in request and response bodies.
     TaskDoc => Task;
+    /// The Runtime resource in request and response bodies.
+    RuntimeDoc => Runtime;
 }
 
 #[derive(utoipa::OpenApi)]
@@ -104,6 +107,7 @@ crd_doc! {
     security(("bearer" = [])),
     tags(
         (name = "apps", description = "Applications: a container image run as a Deployment behind a Service and an Ingress"),
+        (name = "runtimes", description = "Infrastructure for a namespace (MongoDB, NATS JetStream, S3, PostgreSQL, Valkey) whose credentials Apps and Tasks bind to"),
         (name = "spaces", description = "Tenants: a namespace with members, quota, limits and isolation"),
         (name = "tasks", description = "Batch jobs: a container image run to completion, with result files and a completion callback")
     )
@@ -215,6 +219,6 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 39);
+        assert_eq!(operations, 46);
     }
 }

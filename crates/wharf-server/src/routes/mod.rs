@@ -9,6 +9,7 @@ mod common;
 mod log_stream;
 mod path;
 mod result_download;
+mod runtimes;
 mod spaces;
 mod system;
 mod task_actions;
@@ -17,6 +18,7 @@ mod task_results;
 mod task_submit;
 mod tasks;
 mod update;
+mod write;
 
 use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -32,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(app_routes())
         .merge(task_routes())
         .merge(space_routes())
+        .merge(runtime_routes())
         .merge(system::router())
 }
 
@@ -65,6 +68,19 @@ fn task_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(task_actions::cancel_task))
         .routes(routes!(task_logs::task_logs))
         .merge(task_results::router())
+}
+
+/// `/v1/namespaces/{namespace}/runtimes…`.
+fn runtime_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(runtimes::list_runtimes, runtimes::create_runtime))
+        .routes(routes!(
+            runtimes::get_runtime,
+            runtimes::apply_runtime,
+            runtimes::delete_runtime
+        ))
+        .routes(routes!(runtimes::runtime_status))
+        .routes(routes!(runtimes::runtime_credentials))
 }
 
 /// `/v1/spaces…` and `/v1/space-names/{name}`.

@@ -23,6 +23,7 @@ use utoipa::IntoParams;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, schema::Type};
 use wharf_model::app::App;
+use wharf_model::runtime::Runtime;
 use wharf_model::space::Space;
 use wharf_model::task::{Task, validate_result_name};
 use wharf_model::wire::ErrorCode;
@@ -40,6 +41,8 @@ pub type AppPath = ObjectPath<App>;
 pub type TaskPath = ObjectPath<Task>;
 /// `/v1/spaces/{name}`.
 pub type SpacePath = ObjectPath<Space>;
+/// `/v1/namespaces/{namespace}/runtimes/{name}`.
+pub type RuntimePath = ObjectPath<Runtime>;
 
 /// The path parameters as sent; a cluster-scoped kind's path has no namespace.
 #[derive(Deserialize)]

@@ -83,6 +83,11 @@ impl Harness {
         self.collection(Collection::Tasks, rest)
     }
 
+    /// `{base}/v1/namespaces/{ns}/runtimes{rest}`.
+    pub fn runtimes(&self, rest: &str) -> String {
+        self.collection(Collection::Runtimes, rest)
+    }
+
     fn collection(&self, collection: Collection, rest: &str) -> String {
         self.url(&format!(
             "{}{rest}",
@@ -174,9 +179,16 @@ pub async fn start_with_task_api(client: &Client, ns: &str) -> Harness {
 /// Like [`start`], but the operator and server act as `daemon` (for example a
 /// ServiceAccount with only Wharf's shipped role), while `client` sets up.
 pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
+    start_apart(client, daemon, daemon, ns).await
+}
+
+/// Like [`start_as`], but the operator acts as `operator` and the API server as
+/// `server`, each with an identity of its own (as the chart runs them), so a test
+/// shows what each one's role allows.
+pub async fn start_apart(client: &Client, operator: &Client, server: &Client, ns: &str) -> Harness {
     install_wharf_crds(client).await;
-    let operator = wharf_operator::spawn(daemon.clone(), test_config(ns));
-    launch(client, daemon, ns, Some(operator), Results::TempDir).await
+    let running = wharf_operator::spawn(operator.clone(), test_config(ns));
+    launch(client, server, ns, Some(running), Results::TempDir).await
 }
 
 /// Only the API server, acting with `client`'s credentials and keeping results as
