@@ -2,22 +2,21 @@
 //! PostgreSQL members, admitted under the restricted Pod Security Standard;
 //! credentials made once; and what each deletion policy does to the data.
 //!
-//! The cluster has no storage provisioner, so each test makes static
-//! PersistentVolumes for its members' claims to bind to (kwok then runs the pods).
+//! The cluster has no storage provisioner, so each test makes a static
+//! PersistentVolume for each member's claim (kwok then runs the pods).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{
-    Namespace, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service,
-};
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::{Api, Client};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, Secret, Service};
+use kube::Api;
+use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use wharf_model::app::{App, AppPhase};
 use wharf_model::conditions::is_true;
 use wharf_model::runtime::{Runtime, RuntimePhase};
 use wharf_testenv::operator::Fixture;
+use wharf_testenv::volumes::StaticVolumes;
 
 wharf_testenv::operator_tests!(
     a_runtime_gets_members_services_and_bindings_under_restricted,
@@ -29,50 +28,17 @@ wharf_testenv::operator_tests!(
     five_engines_applied_with_kubectl_bind_to_an_app,
 );
 
-/// Static volumes the members' claims bind to, removed when dropped.
-struct Volumes {
-    client: Client,
-    names: Vec<String>,
-}
-
-impl Volumes {
-    async fn make(fx: &Fixture, count: usize) -> Self {
-        let api = Api::<PersistentVolume>::all(fx.client.clone());
-        let mut names = Vec::new();
-        for i in 0..count {
-            let name = format!("{}-pv-{i}", fx.ns);
-            let pv: PersistentVolume = serde_json::from_value(json!({
-                "metadata": { "name": name },
-                "spec": {
-                    "capacity": { "storage": "1Gi" },
-                    "accessModes": ["ReadWriteOnce"],
-                    "persistentVolumeReclaimPolicy": "Delete",
-                    "hostPath": { "path": format!("/tmp/{name}") }
-                }
-            }))
-            .unwrap();
-            api.create(&PostParams::default(), &pv).await.unwrap();
-            names.push(name);
-        }
-        Self {
-            client: fx.client.clone(),
-            names,
-        }
-    }
-}
-
-impl Drop for Volumes {
-    fn drop(&mut self) {
-        let client = self.client.clone();
-        let names = std::mem::take(&mut self.names);
-        // Best effort: the next run's names differ (they carry the namespace).
-        tokio::spawn(async move {
-            let api = Api::<PersistentVolume>::all(client);
-            for name in names {
-                let _ = api.delete(&name, &DeleteParams::default()).await;
-            }
-        });
-    }
+/// Static volumes for the members' claims (`data-<runtime>-<engine>-<ordinal>`),
+/// each reserved for its claim so tests running beside this one cannot take it.
+async fn volumes(fx: &Fixture, runtime: &str, engines: &[(&str, usize)]) -> StaticVolumes {
+    let claims: Vec<String> = engines
+        .iter()
+        .flat_map(|(engine, members)| {
+            (0..*members).map(move |i| format!("data-{runtime}-{engine}-{i}"))
+        })
+        .collect();
+    let claims: Vec<&str> = claims.iter().map(String::as_str).collect();
+    StaticVolumes::for_claims(&fx.client, &fx.ns, &claims).await
 }
 
 /// Makes the test's namespace enforce the restricted Pod Security Standard.
@@ -109,7 +75,7 @@ fn data(secret: &Secret) -> BTreeMap<String, String> {
 
 async fn a_runtime_gets_members_services_and_bindings_under_restricted(fx: Fixture) {
     restrict(&fx).await;
-    let _volumes = Volumes::make(&fx, 5).await;
+    let _volumes = volumes(&fx, "rt", &[("nats", 3), ("postgres", 2)]).await;
     fx.create::<Runtime>(
         "metadata: {name: rt}
 spec:
@@ -187,7 +153,7 @@ spec:
 }
 
 async fn credentials_are_made_once_and_survive_a_change(fx: Fixture) {
-    let _volumes = Volumes::make(&fx, 3).await;
+    let _volumes = volumes(&fx, "rt", &[("nats", 3)]).await;
     fx.create::<Runtime>("metadata: {name: rt}\nspec: {nats: {replicas: 1}}")
         .await;
     let first = data(
@@ -242,7 +208,7 @@ async fn delete_runtime_with(fx: &Fixture, policy: &str) {
 }
 
 async fn retain_keeps_the_volumes_and_credentials(fx: Fixture) {
-    let _volumes = Volumes::make(&fx, 1).await;
+    let _volumes = volumes(&fx, "rt", &[("nats", 1)]).await;
     delete_runtime_with(&fx, "Retain").await;
     fx.wait_deleted::<StatefulSet>("rt-nats").await;
     let claim: PersistentVolumeClaim = fx.get("data-rt-nats-0").await;
@@ -251,7 +217,7 @@ async fn retain_keeps_the_volumes_and_credentials(fx: Fixture) {
 }
 
 async fn delete_removes_the_volumes_and_credentials(fx: Fixture) {
-    let _volumes = Volumes::make(&fx, 1).await;
+    let _volumes = volumes(&fx, "rt", &[("nats", 1)]).await;
     delete_runtime_with(&fx, "Delete").await;
     fx.wait_deleted::<PersistentVolumeClaim>("data-rt-nats-0")
         .await;
@@ -259,7 +225,7 @@ async fn delete_removes_the_volumes_and_credentials(fx: Fixture) {
 }
 
 async fn do_not_delete_holds_the_deletion_until_the_policy_changes(fx: Fixture) {
-    let _volumes = Volumes::make(&fx, 1).await;
+    let _volumes = volumes(&fx, "rt", &[("nats", 1)]).await;
     fx.create::<Runtime>(
         "metadata: {name: rt}\nspec: {deletionPolicy: DoNotDelete, nats: {replicas: 1}}",
     )
@@ -301,7 +267,7 @@ async fn do_not_delete_holds_the_deletion_until_the_policy_changes(fx: Fixture) 
 }
 
 async fn an_app_waits_for_its_runtime_then_reads_the_bindings(fx: Fixture) {
-    let _volumes = Volumes::make(&fx, 2).await;
+    let _volumes = volumes(&fx, "rt", &[("nats", 1), ("postgres", 1)]).await;
     fx.create::<App>(
         "metadata: {name: web}
 spec: {image: 'web:1', runtime: {name: rt}}",
@@ -381,7 +347,18 @@ spec:
 
 async fn five_engines_applied_with_kubectl_bind_to_an_app(fx: Fixture) {
     restrict(&fx).await;
-    let _volumes = Volumes::make(&fx, 12).await;
+    let _volumes = volumes(
+        &fx,
+        "kre",
+        &[
+            ("mongodb", 3),
+            ("nats", 3),
+            ("s3", 1),
+            ("postgres", 2),
+            ("redis", 3),
+        ],
+    )
+    .await;
     let file = std::env::temp_dir().join(format!("{}-kre.yaml", fx.ns));
     std::fs::write(&file, ALL_ENGINES).unwrap();
     let applied = tokio::process::Command::new(wharf_testenv::kubectl())
