@@ -5,6 +5,8 @@
 #   hack/bench.sh apps --count 100     # any wharf-bench subcommand and flags
 #   hack/bench.sh api                  # API latency at 500 GET/s and create throughput
 #   hack/bench.sh tasks                # 1,000 Tasks through the API vs 1,000 plain Jobs
+#   hack/bench.sh runtimes             # a five-engine Runtime vs its children by hand (20 runs),
+#                                      #   then wharfd's memory with 1,000 Runtimes
 #   hack/bench.sh results              # a 1 GiB result download vs reading it from disk
 #
 # Builds wharfd and wharf-bench in release mode, then runs wharf-bench against the

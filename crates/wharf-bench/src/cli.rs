@@ -6,6 +6,7 @@ use crate::BenchError;
 use crate::api::ApiArgs;
 use crate::apps::AppsArgs;
 use crate::results::ResultsArgs;
+use crate::runtimes::RuntimesArgs;
 use crate::tasks::TasksArgs;
 
 /// Benchmarks of Wharf against the cluster of `KUBECONFIG` (or the running local
@@ -29,6 +30,10 @@ enum Command {
     /// Submits Tasks through the API and the same Jobs directly, and compares how
     /// long each takes until all have finished.
     Tasks(TasksArgs),
+    /// Creates a Runtime with all five engines through Wharf and its children
+    /// directly, and compares how long each takes and the API requests spent;
+    /// then measures wharfd's memory with many Runtimes.
+    Runtimes(RuntimesArgs),
     /// Downloads a large result file through the API and compares it with reading
     /// the file from disk, with the server's memory while it streams.
     Results(ResultsArgs),
@@ -42,6 +47,7 @@ impl Cli {
             Command::Api(args) => crate::api::run(args).await,
             Command::Tasks(args) => crate::tasks::run(args).await,
             Command::Results(args) => crate::results::run(args).await,
+            Command::Runtimes(args) => crate::runtimes::run(args).await,
         }
     }
 }

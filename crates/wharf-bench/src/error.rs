@@ -93,6 +93,17 @@ pub enum BenchError {
         free: usize,
     },
 
+    /// Wharf's builder could not build a Runtime's children (for the baseline, or
+    /// to know which children to wait for).
+    #[error("building the children of the Runtime {runtime}")]
+    Build {
+        /// The Runtime.
+        runtime: String,
+        /// The builder's error.
+        #[source]
+        source: wharf_model::runtime::build::BuildError,
+    },
+
     /// A request to the Wharf API failed or answered with an error.
     #[error("{0}")]
     Api(String),

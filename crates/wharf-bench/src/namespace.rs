@@ -60,3 +60,16 @@ pub async fn delete(
     }
     Ok(())
 }
+
+/// Deletes the namespace like [`delete`], but only warns when that fails: failing
+/// to clean up does not fail a measurement. Says how to remove leftovers.
+pub async fn remove(client: &Client, name: &str, timeout: Option<Duration>) {
+    if let Err(error) = delete(client, name, timeout).await {
+        eprintln!(
+            "[bench] warning: {}; remove leftovers with \
+             `kubectl delete namespaces,nodes,servicecidrs,flowschemas,clusterrolebindings -l {}`",
+            error.report(),
+            crate::BENCH_LABEL
+        );
+    }
+}

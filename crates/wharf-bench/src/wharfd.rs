@@ -38,6 +38,55 @@ pub struct OperatorOptions {
     pub extra_args: Vec<String>,
 }
 
+/// A process's resident memory, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident now (`VmRSS`).
+    pub rss: u64,
+    /// The most it has been resident so far (`VmHWM`).
+    pub peak: u64,
+}
+
+/// Reconciles wharfd counted for one kind (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciles {
+    /// Every reconcile.
+    pub total: u64,
+    /// Those that failed.
+    pub failed: u64,
+    /// Their mean duration.
+    pub mean: Option<Duration>,
+}
+
+impl Reconciles {
+    /// The reconcile counters of `kind` (e.g. `App`) in wharfd's `/metrics`
+    /// text; none before its first reconcile.
+    pub fn parse(metrics: &str, kind: &str) -> Option<Self> {
+        let kind = format!(r#"kind="{kind}""#);
+        // Lines of `name{...kind="App"...} value`, summed over the other labels.
+        let sum = |name: &str| -> Option<f64> {
+            let prefix = format!("{name}{{");
+            let values: Vec<f64> = metrics
+                .lines()
+                .filter(|l| l.starts_with(&prefix) && l.contains(&kind))
+                .filter_map(|l| l.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
+                .collect();
+            (!values.is_empty()).then(|| values.iter().sum())
+        };
+        let total = sum("wharf_operator_reconciles_total")?;
+        let failed = sum("wharf_operator_reconcile_errors_total").unwrap_or(0.0);
+        let mean = sum("wharf_operator_reconcile_duration_seconds_sum")
+            .zip(sum("wharf_operator_reconcile_duration_seconds_count"))
+            .filter(|(_, count)| *count > 0.0)
+            .and_then(|(seconds, count)| Duration::try_from_secs_f64(seconds / count).ok());
+        Some(Self {
+            total: total as u64,
+            failed: failed as u64,
+            mean,
+        })
+    }
+}
+
 /// A running `wharfd operator`; killed if dropped without [`Wharfd::stop`].
 pub struct Wharfd {
     child: Child,
@@ -155,20 +204,31 @@ impl Wharfd {
     /// wharfd's peak resident memory so far, in bytes (`VmHWM` of
     /// `/proc/<pid>/status`).
     pub fn peak_rss(&mut self) -> Result<u64, BenchError> {
+        Ok(self.memory()?.peak)
+    }
+
+    /// wharfd's resident memory now and at its peak so far (`VmRSS` and `VmHWM`
+    /// of `/proc/<pid>/status`).
+    pub fn memory(&mut self) -> Result<Memory, BenchError> {
         self.check_running()?;
         let path = format!("/proc/{}/status", self.pid);
-        let status = std::fs::read_to_string(&path).map_err(BenchError::process(format!(
-            "reading {path} for wharfd's peak memory"
-        )))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kib| kib * 1024)
-            .ok_or_else(|| BenchError::Process {
-                what: format!("reading {path} for wharfd's peak memory"),
-                source: std::io::Error::other("no VmHWM line"),
-            })
+        let what = format!("reading {path} for wharfd's memory");
+        let status = std::fs::read_to_string(&path).map_err(BenchError::process(what.clone()))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+                .ok_or_else(|| BenchError::Process {
+                    what: what.clone(),
+                    source: std::io::Error::other(format!("no {name} line")),
+                })
+        };
+        Ok(Memory {
+            rss: field("VmRSS")?,
+            peak: field("VmHWM")?,
+        })
     }
 
     /// The text of wharfd's `/metrics`.
@@ -245,4 +305,39 @@ fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_reconcile_counters_of_one_kind() {
+        let metrics = "\
+# HELP wharf_operator_reconciles Reconciles by kind.
+# TYPE wharf_operator_reconciles counter
+wharf_operator_reconciles_total{kind=\"App\"} 1234
+wharf_operator_reconciles_total{kind=\"Task\"} 7
+wharf_operator_reconcile_errors_total{kind=\"App\",reason=\"kube\"} 3
+wharf_operator_reconcile_errors_total{kind=\"App\",reason=\"serialize\"} 1
+wharf_operator_reconcile_duration_seconds_sum{kind=\"App\"} 617.0
+wharf_operator_reconcile_duration_seconds_count{kind=\"App\"} 1234
+wharf_operator_reconcile_duration_seconds_bucket{le=\"0.005\",kind=\"App\"} 0
+# EOF
+";
+        assert_eq!(
+            Reconciles::parse(metrics, "App"),
+            Some(Reconciles {
+                total: 1234,
+                failed: 4,
+                mean: Some(Duration::from_millis(500)),
+            })
+        );
+        assert_eq!(Reconciles::parse(metrics, "Task").map(|r| r.total), Some(7));
+    }
+
+    #[test]
+    fn no_counter_yet_is_none() {
+        assert_eq!(Reconciles::parse("# EOF\n", "App"), None);
+    }
 }

@@ -22,12 +22,14 @@ use kube::{Client, CustomResourceExt};
 use rand::Rng;
 use wharf_model::app::App;
 
+use crate::capacity::Needs;
 use crate::fan_out::FanOut;
 use crate::wharfd::OperatorOptions;
 use crate::{BenchError, capacity, cluster, namespace};
 
+pub use crate::wharfd::Reconciles;
 pub use report::Report;
-pub use wharf::{Reconciles, WharfOutcome};
+pub use wharf::WharfOutcome;
 
 /// How long a namespace with everything in it may take to be deleted.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -111,7 +113,11 @@ pub async fn run(args: AppsArgs) -> Result<(), BenchError> {
     let run_id = format!("{:08x}", rand::rng().random::<u32>());
     // The sides run one after the other, the first deleted before the second
     // starts, so N pods and N Services need room at a time.
-    let room = capacity::ensure_room(client, settings.count, &run_id).await?;
+    let needs = Needs {
+        pods: settings.count,
+        services: settings.count,
+    };
+    let room = capacity::ensure_room(client, needs, &run_id).await?;
     let sides = Sides {
         baseline: format!("wharf-bench-base-{run_id}"),
         wharf: format!("wharf-bench-apps-{run_id}"),
@@ -123,8 +129,8 @@ pub async fn run(args: AppsArgs) -> Result<(), BenchError> {
     // After an interrupt, clean up without waiting: a second Ctrl-C no longer
     // stops the process.
     let wait = measured.is_ok().then_some(DELETE_TIMEOUT);
-    cleanup(client, &sides.baseline, wait).await;
-    cleanup(client, &sides.wharf, wait).await;
+    namespace::remove(client, &sides.baseline, wait).await;
+    namespace::remove(client, &sides.wharf, wait).await;
     if let Err(error) = room.remove(client).await {
         eprintln!("[bench] warning: {}", error.report());
     }
@@ -162,7 +168,7 @@ async fn both_sides(
     let baseline = baseline::run(client, &sides.baseline, settings).await?;
     let baseline_requests = requests::Counts::scrape(client).await?.since(&before);
     // The Wharf side starts on a quiet cluster.
-    cleanup(client, &sides.baseline, Some(DELETE_TIMEOUT)).await;
+    namespace::remove(client, &sides.baseline, Some(DELETE_TIMEOUT)).await;
 
     eprintln!(
         "[bench] wharf: {} Apps through {} operator, concurrency {}",
@@ -185,18 +191,4 @@ async fn both_sides(
         settings.count,
     ));
     Ok((baseline, wharf))
-}
-
-/// Deletes a side's namespace (fine when it is already gone or was never made)
-/// and, with `wait`, waits until it is gone. Failing to clean up does not fail the
-/// measurement.
-async fn cleanup(client: &Client, ns: &str, wait: Option<Duration>) {
-    if let Err(error) = namespace::delete(client, ns, wait).await {
-        eprintln!(
-            "[bench] warning: {}; remove leftovers with \
-             `kubectl delete namespaces,nodes,servicecidrs -l {}`",
-            error.report(),
-            crate::BENCH_LABEL
-        );
-    }
 }

@@ -15,7 +15,7 @@ use super::{PhaseTimes, Settings, objects};
 use crate::BenchError;
 use crate::milestone::Milestone;
 use crate::progress::{self, Counter};
-use crate::wharfd::{OperatorOptions, Wharfd};
+use crate::wharfd::{OperatorOptions, Reconciles, Wharfd};
 
 /// How long wharfd may take to sync its caches and report ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,17 +35,6 @@ pub struct WharfOutcome {
     pub request_counts: super::requests::Counts,
     /// Requests per App beside the baseline's, once both sides ran.
     pub requests: Option<super::requests::RequestsPerApp>,
-}
-
-/// Reconciles wharfd counted for Apps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reconciles {
-    /// Every App reconcile.
-    pub total: u64,
-    /// Those that failed.
-    pub failed: u64,
-    /// Their mean duration.
-    pub mean: Option<Duration>,
 }
 
 /// Starts wharfd on `operator.namespace`, creates `settings.count` Apps there and
@@ -119,7 +108,11 @@ pub async fn run(
         .await?
         .since(&before);
     let peak_rss = wharfd.peak_rss()?;
-    let reconciles = wharfd.metrics().await.ok().and_then(|m| app_reconciles(&m));
+    let reconciles = wharfd
+        .metrics()
+        .await
+        .ok()
+        .and_then(|m| Reconciles::parse(&m, "App"));
     let log = wharfd.log().to_owned();
     wharfd.stop().await?;
     Ok(WharfOutcome {
@@ -130,63 +123,4 @@ pub async fn run(
         request_counts,
         requests: None,
     })
-}
-
-/// The App reconcile counters in wharfd's `/metrics` text.
-fn app_reconciles(metrics: &str) -> Option<Reconciles> {
-    // Lines of `name{...kind="App"...} value`, summed over the other labels.
-    let sum = |name: &str| -> Option<f64> {
-        let prefix = format!("{name}{{");
-        let values: Vec<f64> = metrics
-            .lines()
-            .filter(|l| l.starts_with(&prefix) && l.contains(r#"kind="App""#))
-            .filter_map(|l| l.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
-            .collect();
-        (!values.is_empty()).then(|| values.iter().sum())
-    };
-    let total = sum("wharf_operator_reconciles_total")?;
-    let failed = sum("wharf_operator_reconcile_errors_total").unwrap_or(0.0);
-    let mean = sum("wharf_operator_reconcile_duration_seconds_sum")
-        .zip(sum("wharf_operator_reconcile_duration_seconds_count"))
-        .filter(|(_, count)| *count > 0.0)
-        .and_then(|(seconds, count)| Duration::try_from_secs_f64(seconds / count).ok());
-    Some(Reconciles {
-        total: total as u64,
-        failed: failed as u64,
-        mean,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_app_reconcile_counters() {
-        let metrics = "\
-# HELP wharf_operator_reconciles Reconciles by kind.
-# TYPE wharf_operator_reconciles counter
-wharf_operator_reconciles_total{kind=\"App\"} 1234
-wharf_operator_reconciles_total{kind=\"Task\"} 7
-wharf_operator_reconcile_errors_total{kind=\"App\",reason=\"kube\"} 3
-wharf_operator_reconcile_errors_total{kind=\"App\",reason=\"serialize\"} 1
-wharf_operator_reconcile_duration_seconds_sum{kind=\"App\"} 617.0
-wharf_operator_reconcile_duration_seconds_count{kind=\"App\"} 1234
-wharf_operator_reconcile_duration_seconds_bucket{le=\"0.005\",kind=\"App\"} 0
-# EOF
-";
-        assert_eq!(
-            app_reconciles(metrics),
-            Some(Reconciles {
-                total: 1234,
-                failed: 4,
-                mean: Some(Duration::from_millis(500)),
-            })
-        );
-    }
-
-    #[test]
-    fn no_counter_yet_is_none() {
-        assert_eq!(app_reconciles("# EOF\n"), None);
-    }
 }

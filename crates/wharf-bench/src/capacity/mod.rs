@@ -41,15 +41,27 @@ impl Room {
     }
 }
 
-/// Makes sure `pods` pods and as many ClusterIP Services fit: does nothing when
-/// they do, adds temporary nodes and a ServiceCIDR on a kwok cluster, and fails on
-/// any other cluster. `run` names what is added.
-pub async fn ensure_room(client: &Client, pods: usize, run: &str) -> Result<Room, BenchError> {
+/// What a benchmark needs room for at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// Pods that are scheduled (pods that cannot be, e.g. waiting for a volume,
+    /// take no slot).
+    pub pods: usize,
+    /// ClusterIP Services (headless ones take no IP).
+    pub services: usize,
+}
+
+/// Makes sure what `needs` says fits: does nothing when it does, adds temporary
+/// nodes and a ServiceCIDR on a kwok cluster, and fails on any other cluster.
+/// `run` names what is added.
+pub async fn ensure_room(client: &Client, needs: Needs, run: &str) -> Result<Room, BenchError> {
+    let Needs { pods, services } = needs;
     let slots = nodes::pod_slots(client).await?;
     let ips = service_cidr::service_ips(client).await?;
-    let wanted = pods + HEADROOM;
-    let pods_short = slots.free() < wanted;
-    let ips_short = ips.free < wanted;
+    let pods_wanted = pods + HEADROOM;
+    let ips_wanted = services + HEADROOM;
+    let pods_short = pods > 0 && slots.free() < pods_wanted;
+    let ips_short = services > 0 && ips.free < ips_wanted;
     if !slots.all_kwok {
         // Not ours to change: only insist on what the benchmark itself needs.
         if slots.free() < pods {
@@ -59,10 +71,10 @@ pub async fn ensure_room(client: &Client, pods: usize, run: &str) -> Result<Room
                 free: slots.free(),
             });
         }
-        if ips.free < pods {
+        if ips.free < services {
             return Err(BenchError::Capacity {
                 what: "Service IPs",
-                needed: pods,
+                needed: services,
                 free: ips.free,
             });
         }
@@ -77,16 +89,16 @@ pub async fn ensure_room(client: &Client, pods: usize, run: &str) -> Result<Room
                  adding temporary kwok nodes, removed at the end",
                 slots.free()
             );
-            room.nodes = nodes::names(wanted - slots.free(), run);
+            room.nodes = nodes::names(pods_wanted - slots.free(), run);
             nodes::add(client, &room.nodes).await?;
         }
         if ips_short {
             eprintln!(
-                "[bench] the cluster has {} free Service IPs, the benchmark makes {pods} Services: \
+                "[bench] the cluster has {} free Service IPs, the benchmark makes {services} Services: \
                  adding a temporary ServiceCIDR, removed at the end",
                 ips.free
             );
-            let (name, cidr) = service_cidr::plan(&ips, wanted, run)?;
+            let (name, cidr) = service_cidr::plan(&ips, ips_wanted, run)?;
             room.service_cidr = Some(name.clone());
             service_cidr::add(client, &name, &cidr).await?;
         }
