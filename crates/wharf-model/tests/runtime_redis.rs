@@ -288,13 +288,23 @@ async fn a_primary_two_replicas_and_three_sentinels_fail_over_by_name() {
         .find(|&i| hosts.member(i, PORT) == primary)
         .unwrap_or_else(|| panic!("{primary} is not a member\n{}", logs()));
     let other = if promoted == 1 { 2 } else { 1 };
-    let sentinel2 = sentinel(2, &["SENTINEL", "get-master-addr-by-name", "rt"]).unwrap();
-    assert_eq!(
-        sentinel2,
-        format!("{}\n{}", primary.host, primary.port),
-        "{}",
-        logs()
-    );
+    // Sentinel 2 learns the new primary from Sentinel 1's hello messages,
+    // a moment after the promotion: wait for it rather than race it.
+    let expected = format!("{}\n{}", primary.host, primary.port);
+    until(
+        "Sentinel 2 agrees on the new primary",
+        Duration::from_secs(30),
+        logs,
+        || async {
+            let answer = sentinel(2, &["SENTINEL", "get-master-addr-by-name", "rt"])?;
+            if answer == expected {
+                Ok(())
+            } else {
+                Err(format!("Sentinel 2 says {answer:?}"))
+            }
+        },
+    )
+    .await;
 
     // A write to the new primary succeeds and the remaining replica follows it.
     let new_primary = member_uri(&primary);
