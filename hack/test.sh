@@ -23,6 +23,11 @@ WHARF_SERVERS_BIN="$(hack/servers/install.sh | tail -n 1)"
 export WHARF_SERVERS_BIN
 echo "[test] servers: $WHARF_SERVERS_BIN" >&2
 
+# CloudNativePG's Cluster CRD, from its Go module into the cache once per
+# machine: the Runtime test that hands PostgreSQL to CNPG installs it.
+WHARF_CNPG_CRD="$(hack/cnpg/crd.sh | tail -n 1)"
+export WHARF_CNPG_CRD
+
 # CI builds once in a fresh clone: incremental data would only take disk space
 # (tens of GB across the workspace's test binaries).
 if [[ "${CI:-}" == true ]]; then

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use k8s_openapi::NamespaceResourceScope;
 use kube::{Api, Client, Resource};
 use wharf_model::app::build::Defaults;
+use wharf_model::runtime::build::access::ServiceAccountRef;
 use wharf_model::task::build::TaskDefaults;
 
 use crate::election::Election;
@@ -35,6 +36,13 @@ pub struct OperatorConfig {
     /// Run the controllers only while holding this Lease; always when unset (one
     /// process, e.g. `wharfd all`).
     pub election: Option<Election>,
+    /// Hand new Runtimes' PostgreSQL to CloudNativePG when the cluster serves
+    /// its `Cluster` kind (Wharf's own StatefulSet otherwise). On by default.
+    pub cloudnative_pg: bool,
+    /// The API server's ServiceAccount: each Runtime gets a Role that lets it
+    /// `get` the Runtime's binding Secrets, and no more (the credentials read).
+    /// None when the API runs as the operator's own identity (`wharfd all`).
+    pub credentials_reader: Option<ServiceAccountRef>,
 }
 
 impl Default for OperatorConfig {
@@ -49,6 +57,8 @@ impl Default for OperatorConfig {
             namespace: None,
             space_selector: None,
             election: None,
+            cloudnative_pg: true,
+            credentials_reader: None,
         }
     }
 }

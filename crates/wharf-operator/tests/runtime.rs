@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Secret, Service,
+};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
@@ -26,6 +29,8 @@ wharf_testenv::operator_tests!(
     do_not_delete_holds_the_deletion_until_the_policy_changes,
     an_app_waits_for_its_runtime_then_reads_the_bindings,
     five_engines_applied_with_kubectl_bind_to_an_app,
+    shrinks_that_would_lose_data_are_refused_with_a_reason,
+    a_mongodb_shrink_keeps_the_members_until_the_replica_set_lets_them_go,
 );
 
 /// Static volumes for the members' claims (`data-<runtime>-<engine>-<ordinal>`),
@@ -423,4 +428,151 @@ async fn five_engines_applied_with_kubectl_bind_to_an_app(fx: Fixture) {
         let key = var.value_from.clone().unwrap().secret_key_ref.unwrap();
         assert_eq!(key.name, secret);
     }
+}
+
+/// The message of a spec change the API server refused.
+async fn refusal(fx: &Fixture, spec: serde_json::Value) -> String {
+    match fx.try_patch_spec::<Runtime>("rt", spec.clone()).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 422, "{spec}: {status:?}");
+            status.message
+        }
+        other => panic!("{spec} was not refused: {other:?}"),
+    }
+}
+
+async fn shrinks_that_would_lose_data_are_refused_with_a_reason(fx: Fixture) {
+    // Admission alone decides: the members never need to run.
+    fx.create::<Runtime>(
+        "metadata: {name: rt}
+spec:
+  nats: {replicas: 3}
+  redis: {replicas: 3}
+  postgres: {replicas: 3}",
+    )
+    .await;
+    let nats = refusal(&fx, json!({ "nats": { "replicas": 1 } })).await;
+    assert!(
+        nats.contains("nats cannot shrink from 3 members to 1") && nats.contains("quorum"),
+        "{nats}"
+    );
+    let redis = refusal(&fx, json!({ "redis": { "replicas": 1 } })).await;
+    assert!(redis.contains("redis cannot shrink"), "{redis}");
+    let removed = refusal(&fx, json!({ "redis": null })).await;
+    assert!(
+        removed.contains("an engine cannot be removed from a Runtime"),
+        "{removed}"
+    );
+    // PostgreSQL's replicas only stream from member 0, which stays: allowed.
+    let runtime = fx
+        .patch_spec::<Runtime>("rt", json!({ "postgres": { "replicas": 1 } }))
+        .await;
+    assert_eq!(runtime.spec.postgres.unwrap().replicas, 1);
+    let set: StatefulSet = fx
+        .wait_for("rt-postgres", "one PostgreSQL member", |s: &StatefulSet| {
+            s.spec.as_ref().and_then(|s| s.replicas) == Some(1)
+        })
+        .await;
+    assert_eq!(set.spec.unwrap().replicas, Some(1));
+    // Growing is always allowed.
+    fx.patch_spec::<Runtime>(
+        "rt",
+        json!({ "nats": { "replicas": 3 }, "postgres": { "replicas": 2 } }),
+    )
+    .await;
+}
+
+fn message(runtime: &Runtime, condition: &str) -> String {
+    runtime
+        .status
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .find(|c| c.type_ == condition)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+async fn a_mongodb_shrink_keeps_the_members_until_the_replica_set_lets_them_go(fx: Fixture) {
+    let _volumes = volumes(&fx, "rt", &[("mongodb", 3)]).await;
+    fx.create::<Runtime>("metadata: {name: rt}\nspec: {mongodb: {replicas: 3}}")
+        .await;
+    fx.wait_for::<Runtime>("rt", "three members, bootstrapped", ready)
+        .await;
+    let jobs = fx
+        .api::<Job>()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let three_members = jobs[0].metadata.clone();
+
+    // The reconfiguration cannot start while the namespace has no room for
+    // its pod: the three members must stay.
+    let quota: ResourceQuota =
+        serde_yaml::from_str("metadata: {name: no-more-pods}\nspec: {hard: {pods: \"3\"}}")
+            .unwrap();
+    fx.api::<ResourceQuota>()
+        .create(&Default::default(), &quota)
+        .await
+        .unwrap();
+    fx.wait_for::<ResourceQuota>("no-more-pods", "the quota counting pods", |q| {
+        q.status
+            .as_ref()
+            .and_then(|s| s.used.as_ref())
+            .is_some_and(|u| u.contains_key("pods"))
+    })
+    .await;
+    fx.patch_spec::<Runtime>("rt", json!({ "mongodb": { "replicas": 1 } }))
+        .await;
+    let holding: Runtime = fx
+        .wait_for(
+            "rt",
+            "the shrink to wait for the replica set",
+            |r: &Runtime| {
+                r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
+                    && message(r, "MongodbReady").contains("reconfiguring from 3 members to 1")
+            },
+        )
+        .await;
+    assert_eq!(
+        holding.status.as_ref().unwrap().phase,
+        Some(RuntimePhase::Provisioning)
+    );
+    let set: StatefulSet = fx.get("rt-mongodb").await;
+    assert_eq!(
+        set.spec.unwrap().replicas,
+        Some(3),
+        "members stopped before they left"
+    );
+    fx.wait_for_all::<Job>("wharf.dev/runtime=rt", "the reconfiguration Job", |jobs| {
+        jobs.iter()
+            .any(|j| j.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0) == 0)
+    })
+    .await;
+
+    // Room again: the Job runs, then the StatefulSet shrinks.
+    fx.api::<ResourceQuota>()
+        .delete("no-more-pods", &DeleteParams::default())
+        .await
+        .unwrap();
+    let runtime: Runtime = fx.wait_for("rt", "one member, Ready", ready).await;
+    assert_eq!(runtime.status.unwrap().engines["mongodb"].replicas, 1);
+    let set: StatefulSet = fx.get("rt-mongodb").await;
+    assert_eq!(set.spec.unwrap().replicas, Some(1));
+
+    // The three-member Job was superseded and removed: growing again runs it
+    // again (a Job's name is its script's hash), adding the members back.
+    let name = three_members.name.unwrap();
+    fx.wait_deleted::<Job>(&name).await;
+    fx.patch_spec::<Runtime>("rt", json!({ "mongodb": { "replicas": 3 } }))
+        .await;
+    let again: Job = fx
+        .wait_for(&name, "the three-member Job again", |j: &Job| {
+            j.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0) > 0
+        })
+        .await;
+    assert_ne!(again.metadata.uid, three_members.uid);
+    let runtime: Runtime = fx.wait_for("rt", "three members again", ready).await;
+    assert_eq!(runtime.status.unwrap().engines["mongodb"].replicas, 3);
 }

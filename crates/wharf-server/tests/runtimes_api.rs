@@ -251,7 +251,7 @@ async fn credentials_are_for_developers_and_read_with_the_shipped_role(client: C
         bindings.push(rbac::bind_cluster_role(&client, &ns, account, role).await);
         daemons.push(wharf_testenv::client_for_token(&token).await.unwrap());
     }
-    let h = api::start_apart(&client, &daemons[0], &daemons[1], &ns).await;
+    let h = api::start_apart(&client, &daemons[0], (&daemons[1], "server"), &ns).await;
     let watcher = developer_and_viewer(&client, &h).await;
 
     let created = h
@@ -323,6 +323,17 @@ async fn credentials_are_for_developers_and_read_with_the_shipped_role(client: C
     }
     let missing = h.get(&h.runtimes("/nothing/credentials")).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // The API's identity reads exactly the Runtime's binding Secrets: the
+    // Role the operator made for it, none of its own.
+    let as_server = Api::<Secret>::namespaced(daemons[1].clone(), &ns);
+    as_server.get("rt-nats-binding").await.unwrap();
+    for other in ["rt-nats-credentials", "anything-else"] {
+        match as_server.get(other).await {
+            Err(kube::Error::Api(status)) => assert_eq!(status.code, 403, "{other}: {status:?}"),
+            other_answer => panic!("the API server read {other}: {other_answer:?}"),
+        }
+    }
 
     let cluster_bindings = Api::<ClusterRoleBinding>::all(client.clone());
     for name in bindings {

@@ -39,6 +39,9 @@ pub fn test_config(ns: &str) -> OperatorConfig {
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
         namespace: Some(ns.to_owned()),
         space_selector: Some(format!("{TEST_SHARD_LABEL}={ns}")),
+        // CloudNativePG's CRD is cluster-wide: the one test that installs it
+        // opts in, so the others keep Wharf's own PostgreSQL.
+        cloudnative_pg: false,
         ..OperatorConfig::default()
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use wharf_model::app::build::Defaults;
+use wharf_model::runtime::build::access::ServiceAccountRef;
 use wharf_model::task::build::TaskDefaults;
 use wharf_operator::OperatorConfig;
 use wharf_operator::election::Election;
@@ -84,6 +85,17 @@ struct OperatorArgs {
     /// Reconcile only the Spaces with these labels (one shard); all when unset.
     #[arg(long, env = "WHARF_SPACE_SELECTOR")]
     space_selector: Option<String>,
+
+    /// Never hand a Runtime's PostgreSQL to CloudNativePG, even where its
+    /// `Cluster` kind is served (Runtimes that already use it keep it).
+    #[arg(long, env = "WHARF_WITHOUT_CLOUDNATIVE_PG")]
+    without_cloudnative_pg: bool,
+
+    /// The API server's ServiceAccount (`namespace/name`) when it runs as an
+    /// identity of its own: each Runtime grants it `get` on exactly its binding
+    /// Secrets, for the credentials read.
+    #[arg(long, env = "WHARF_CREDENTIALS_READER")]
+    credentials_reader: Option<ServiceAccountRef>,
 
     /// Run the controllers only while holding a Lease, so that of several operator
     /// replicas exactly one reconciles; the others wait as followers.
@@ -326,6 +338,8 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
         namespace: args.watch_namespace,
         space_selector: args.space_selector,
         election,
+        cloudnative_pg: !args.without_cloudnative_pg,
+        credentials_reader: args.credentials_reader,
     };
     tracing::info!(
         concurrency = config.concurrency,

@@ -43,6 +43,17 @@ use super::status::RuntimeStatus;
     .message("nats.replicas must be 1 or 3 (JetStream needs a majority of its peers)"))]
 #[x_kube(validation = Rule::new("!has(self.redis) || self.redis.replicas == 1 || self.redis.replicas == 3")
     .message("redis.replicas must be 1 or 3 (the Sentinels need a majority)"))]
+// Shrinking is safe for PostgreSQL (replicas only stream from member 0, which
+// every scale keeps) and MongoDB (the operator reconfigures the replica set
+// before the members stop); the other two would lose what they hold.
+#[x_kube(validation = Rule::new("!has(oldSelf.nats) || !has(self.nats) || self.nats.replicas >= oldSelf.nats.replicas")
+    .message("nats cannot shrink from 3 members to 1: JetStream's meta group and every replicated stream would lose their quorum; create a new Runtime and move the streams"))]
+#[x_kube(validation = Rule::new("!has(oldSelf.redis) || !has(self.redis) || self.redis.replicas >= oldSelf.redis.replicas")
+    .message("redis cannot shrink from 3 members to 1: after a failover the primary may be any member, and the one kept could lag it; create a new Runtime and copy the data"))]
+// Removing an engine would stop its servers under the Apps bound to them and
+// leave its volumes without an owner.
+#[x_kube(validation = Rule::new("(!has(oldSelf.mongodb) || has(self.mongodb)) && (!has(oldSelf.nats) || has(self.nats)) && (!has(oldSelf.s3) || has(self.s3)) && (!has(oldSelf.postgres) || has(self.postgres)) && (!has(oldSelf.redis) || has(self.redis))")
+    .message("an engine cannot be removed from a Runtime: delete the Runtime instead (its deletionPolicy decides what happens to the data)"))]
 pub struct RuntimeSpec {
     /// MongoDB, always as a replica set (change streams and transactions work
     /// with one member), with keyfile authentication between members.

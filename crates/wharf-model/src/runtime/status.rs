@@ -62,6 +62,13 @@ pub struct EngineStatus {
     /// without CloudNativePG has no automatic failover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+
+    /// Who runs the engine: `wharf` (Wharf's own StatefulSet) or
+    /// `cloudnative-pg` (a CloudNativePG `Cluster`). Chosen when the engine is
+    /// first made and kept, so installing CloudNativePG later never swaps a
+    /// database with data for an empty one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// A one-word summary of a Runtime's state.

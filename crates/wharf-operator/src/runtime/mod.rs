@@ -3,6 +3,7 @@
 //! servicebinding.io binding Secrets; the data outlives the Runtime unless its
 //! `deletionPolicy` says otherwise.
 
+mod cnpg;
 mod credentials;
 mod reconcile;
 mod status;

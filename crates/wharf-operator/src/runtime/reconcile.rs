@@ -15,11 +15,12 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
 use kube::{Api, ResourceExt};
 use tracing::instrument;
-use wharf_model::runtime::build::{self, Cluster, EngineChildren, RUNTIME_LABEL};
-use wharf_model::runtime::{DeletionPolicy, Runtime, RuntimePhase, RuntimeStatus};
+use wharf_model::runtime::build::access::{self, ServiceAccountRef};
+use wharf_model::runtime::build::{self, Cluster, Engine, EngineChildren, RUNTIME_LABEL};
+use wharf_model::runtime::{DeletionPolicy, EngineStatus, Runtime, RuntimePhase, RuntimeStatus};
 
-use super::credentials;
-use super::status::{Observed, compute};
+use super::status::{EngineObserved, Observed, compute, job_succeeded};
+use super::{cnpg, credentials};
 use crate::error::ObjectName;
 use crate::kit::{self, ApplyError, Children, Problem};
 use crate::{Context, Error};
@@ -68,14 +69,21 @@ pub async fn reconcile(runtime: Arc<Runtime>, ctx: Arc<Context>) -> Result<Actio
 }
 
 async fn apply(runtime: &Runtime, ctx: &Context) -> Result<Action, Error> {
+    let cluster = Cluster {
+        cloudnative_pg: cnpg::runs_postgres(ctx, runtime).await?,
+    };
     let mut credentials = BTreeMap::new();
     for (engine, _) in build::engines(runtime) {
+        // CloudNativePG makes PostgreSQL's own.
+        if cluster.cloudnative_pg && engine == Engine::Postgres {
+            continue;
+        }
         credentials.insert(
             engine,
             credentials::ensure(&ctx.client, runtime, engine).await?,
         );
     }
-    let built = match build::build(runtime, &credentials, Cluster::default()) {
+    let built = match build::build(runtime, &credentials, cluster) {
         Ok(built) => built,
         Err(error) => {
             let observed = Observed::failed(Problem::new("InvalidSpec", error.to_string()));
@@ -84,10 +92,25 @@ async fn apply(runtime: &Runtime, ctx: &Context) -> Result<Action, Error> {
         }
     };
     let children = Children::of(&ctx.client, runtime);
+    if let Some(reader) = &ctx.config.credentials_reader {
+        grant_credentials_read(&children, runtime, reader).await?;
+    }
     let mut engines = Vec::new();
+    let previous = runtime.status.as_ref().map(|s| &s.engines);
     for engine in &built {
-        match apply_engine(&children, engine).await {
+        let last = previous.and_then(|p| p.get(engine.engine.name()));
+        match apply_engine(ctx, &children, engine, last).await {
             Ok(observed) => engines.push(observed),
+            Err(ApplyError::Refused(problem)) => {
+                kit::report(ctx, runtime, &compute(runtime, &Observed::failed(problem))).await?;
+                return Ok(Action::requeue(WHILE_STARTING));
+            }
+            Err(ApplyError::Failed(error)) => return Err(error),
+        }
+    }
+    if cluster.cloudnative_pg {
+        match cnpg::apply(ctx, &children, runtime).await {
+            Ok(observed) => engines.extend(observed),
             Err(ApplyError::Refused(problem)) => {
                 kit::report(ctx, runtime, &compute(runtime, &Observed::failed(problem))).await?;
                 return Ok(Action::requeue(WHILE_STARTING));
@@ -107,12 +130,45 @@ async fn apply(runtime: &Runtime, ctx: &Context) -> Result<Action, Error> {
     ))
 }
 
+/// Lets the API server `get` this Runtime's binding Secrets (and no others):
+/// a Role and RoleBinding the Runtime owns.
+async fn grant_credentials_read(
+    children: &Children<'_>,
+    runtime: &Runtime,
+    reader: &ServiceAccountRef,
+) -> Result<(), Error> {
+    // The Runtime was read from the API server, so its metadata is there.
+    let Ok((role, binding)) = access::credentials_reader(runtime, reader) else {
+        return Ok(());
+    };
+    let granted = match children.apply(&role, None).await {
+        Ok(_) => children.apply(&binding, None).await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match granted {
+        Ok(()) => Ok(()),
+        Err(ApplyError::Failed(error)) => Err(error),
+        // The operator's own role lacks what it would grant: the Runtime still
+        // works, the API's credentials read answers 403, and the log says why.
+        Err(ApplyError::Refused(problem)) => {
+            tracing::warn!(
+                reason = problem.reason,
+                message = %problem.message,
+                "could not grant the API server the Runtime's credentials read"
+            );
+            Ok(())
+        }
+    }
+}
+
 /// Applies one engine's children; returns them with the StatefulSet and the
 /// bootstrap Job as the API server has them.
 async fn apply_engine(
+    ctx: &Context,
     children: &Children<'_>,
     engine: &EngineChildren,
-) -> Result<super::status::EngineObserved, ApplyError> {
+    previous: Option<&EngineStatus>,
+) -> Result<EngineObserved, ApplyError> {
     // What the members mount exists before they start.
     children.apply(&engine.config, None).await?;
     children.apply(&engine.binding, None).await?;
@@ -121,16 +177,94 @@ async fn apply_engine(
     for service in &engine.services {
         children.apply(service, None).await?;
     }
-    let set: StatefulSet = children.apply(&engine.stateful_set, None).await?;
     let bootstrap: Option<Job> = match &engine.bootstrap {
         Some(job) => Some(children.create_once(job).await?),
         None => None,
     };
-    Ok(super::status::EngineObserved {
-        built: engine.clone(),
-        set,
-        bootstrap,
-    })
+    let mut desired = engine.stateful_set.clone();
+    let shrinking_to = match &bootstrap {
+        Some(job) => hold_members(ctx, children, &mut desired, job).await?,
+        None => None,
+    };
+    if let Some(job) = &bootstrap
+        && job_succeeded(job)
+        && !settled(previous, &desired)
+    {
+        remove_superseded(ctx, children, engine).await?;
+    }
+    let set: StatefulSet = children.apply(&desired, None).await?;
+    Ok(EngineObserved::members(
+        engine,
+        &set,
+        bootstrap.as_ref(),
+        shrinking_to,
+    ))
+}
+
+/// Whether the last status already reported the engine ready with these
+/// members: then nothing was superseded since.
+fn settled(previous: Option<&EngineStatus>, desired: &StatefulSet) -> bool {
+    let members = desired.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    previous.is_some_and(|p| p.ready && p.replicas == members)
+}
+
+/// Deletes the bootstrap Jobs of the engine's other memberships once the current
+/// one has run: a later return to one of them must run its Job again.
+async fn remove_superseded(
+    ctx: &Context,
+    children: &Children<'_>,
+    engine: &EngineChildren,
+) -> Result<(), ApplyError> {
+    let ns = engine.stateful_set.namespace().unwrap_or_default();
+    let jobs = Api::<Job>::namespaced(ctx.client.clone(), &ns);
+    for name in &engine.superseded_bootstraps {
+        kit::delete_if_exists(&jobs, name).await.map_err(|source| {
+            ApplyError::Failed(Error::Delete {
+                owner: children.owner().clone(),
+                object: ObjectName::new::<Job>(Some(&ns), name),
+                source,
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// Members leave a replica set before their pods stop: while the bootstrap Job
+/// that reconfigures it without them has not succeeded, `desired` keeps the
+/// members the StatefulSet has (stopping two of three members first would take
+/// the majority a reconfiguration needs). Returns the member count being
+/// shrunk to while it holds.
+async fn hold_members(
+    ctx: &Context,
+    children: &Children<'_>,
+    desired: &mut StatefulSet,
+    bootstrap: &Job,
+) -> Result<Option<i32>, ApplyError> {
+    let wanted = desired.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    if job_succeeded(bootstrap) {
+        return Ok(None);
+    }
+    let name = desired.name_any();
+    let ns = desired.namespace().unwrap_or_default();
+    let current = Api::<StatefulSet>::namespaced(ctx.client.clone(), &ns)
+        .get_opt(&name)
+        .await
+        .map_err(|source| {
+            ApplyError::Failed(Error::ReadReference {
+                owner: children.owner().clone(),
+                reference: ObjectName::new::<StatefulSet>(Some(&ns), &name),
+                source,
+            })
+        })?
+        .and_then(|set| set.spec.and_then(|s| s.replicas))
+        .unwrap_or(0);
+    if current <= wanted {
+        return Ok(None);
+    }
+    if let Some(spec) = desired.spec.as_mut() {
+        spec.replicas = Some(current);
+    }
+    Ok(Some(wanted))
 }
 
 async fn cleanup(runtime: &Runtime, ctx: &Context) -> Result<Action, Error> {
@@ -142,6 +276,9 @@ async fn cleanup(runtime: &Runtime, ctx: &Context) -> Result<Action, Error> {
         return Err(Error::DeletionHeld {
             owner: ObjectName::of(runtime),
         });
+    }
+    if cnpg::runs_postgres(ctx, runtime).await? {
+        cnpg::on_deletion(ctx, runtime).await?;
     }
     if policy == DeletionPolicy::Delete {
         delete_data(ctx, runtime).await?;

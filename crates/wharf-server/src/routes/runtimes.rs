@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
 use wharf_model::api::{EngineCredentials, RuntimeCredentials, RuntimeList};
+use wharf_model::runtime::build::access::reader_name;
 use wharf_model::runtime::build::{Names, engines};
-use wharf_model::runtime::{Runtime, RuntimeStatus};
+use wharf_model::runtime::{Runtime, RuntimePhase, RuntimeStatus};
 
 use super::common::{ListQuery, list_page};
 use super::path::{NamespacePath, RuntimePath};
@@ -197,11 +198,13 @@ async fn read_credentials(
     };
     for (engine, _) in engines(runtime) {
         let binding = Names::of(&name, engine).binding;
-        let secret = secrets
-            .get_opt(&binding)
-            .await
-            .map_err(|error| unreadable(&binding, error))?
-            .filter(|secret| controlled_by(secret, runtime));
+        let secret = match secrets.get_opt(&binding).await {
+            Ok(secret) => secret.filter(|secret| controlled_by(secret, runtime)),
+            // The operator grants the read with the Runtime's first reconcile:
+            // until the Runtime is Ready, a refusal means not granted yet.
+            Err(kube::Error::Api(status)) if status.code == 403 && !is_ready(runtime) => None,
+            Err(error) => return Err(unreadable(&binding, runtime, error)),
+        };
         let engine_name = engine.name().to_owned();
         match secret {
             Some(secret) => {
@@ -231,12 +234,23 @@ fn controlled_by(secret: &Secret, runtime: &Runtime) -> bool {
         .any(|owner| owner.controller == Some(true) && owner.kind == "Runtime" && owner.uid == uid)
 }
 
-/// A Secret the server could not read. Refused by Kubernetes means the server's
-/// own role lacks `get` on Secrets: the installation's fault, not the caller's.
-fn unreadable(binding: &str, error: kube::Error) -> ApiError {
+/// Whether the operator has reconciled `runtime` to Ready (and so granted the
+/// API its credentials read, when it grants one).
+fn is_ready(runtime: &Runtime) -> bool {
+    runtime
+        .status
+        .as_ref()
+        .is_some_and(|s| s.phase == Some(RuntimePhase::Ready))
+}
+
+/// A Secret the server could not read. Refused by Kubernetes for a Ready
+/// Runtime means nobody granted the read: the installation's fault, not the
+/// caller's.
+fn unreadable(binding: &str, runtime: &Runtime, error: kube::Error) -> ApiError {
     match error {
         kube::Error::Api(status) if status.code == 403 => ApiError::internal(&format!(
-            "the API server may not read binding Secret {binding}: its role needs `get` on secrets (charts/wharf/templates/rbac-server.yaml): {}",
+            "the API server may not read binding Secret {binding}: the operator grants that read with the Role {} when it runs with --credentials-reader naming the API server's ServiceAccount (the chart does): {}",
+            reader_name(&runtime.name_any()),
             status.message
         )),
         other => other.into(),

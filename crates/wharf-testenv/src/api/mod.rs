@@ -25,6 +25,7 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 use serde::Deserialize;
 use tokio::sync::oneshot;
+use wharf_model::runtime::build::access::ServiceAccountRef;
 use wharf_model::wire::paths::{self, Collection};
 use wharf_operator::RunningOperator;
 use wharf_server::{AuthMode, ResultStore, S3Config, ServeOptions};
@@ -179,15 +180,29 @@ pub async fn start_with_task_api(client: &Client, ns: &str) -> Harness {
 /// Like [`start`], but the operator and server act as `daemon` (for example a
 /// ServiceAccount with only Wharf's shipped role), while `client` sets up.
 pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
-    start_apart(client, daemon, daemon, ns).await
+    install_wharf_crds(client).await;
+    let running = wharf_operator::spawn(daemon.clone(), test_config(ns));
+    launch(client, daemon, ns, Some(running), Results::TempDir).await
 }
 
 /// Like [`start_as`], but the operator acts as `operator` and the API server as
-/// `server`, each with an identity of its own (as the chart runs them), so a test
-/// shows what each one's role allows.
-pub async fn start_apart(client: &Client, operator: &Client, server: &Client, ns: &str) -> Harness {
+/// `server`, the ServiceAccount `server_account` of the test's namespace (as the
+/// chart runs them, each with an identity of its own), so a test shows what each
+/// one's role allows; the operator grants `server_account` each Runtime's
+/// credentials read.
+pub async fn start_apart(
+    client: &Client,
+    operator: &Client,
+    (server, server_account): (&Client, &str),
+    ns: &str,
+) -> Harness {
     install_wharf_crds(client).await;
-    let running = wharf_operator::spawn(operator.clone(), test_config(ns));
+    let mut config = test_config(ns);
+    config.credentials_reader = Some(ServiceAccountRef {
+        namespace: ns.to_owned(),
+        name: server_account.to_owned(),
+    });
+    let running = wharf_operator::spawn(operator.clone(), config);
     launch(client, server, ns, Some(running), Results::TempDir).await
 }
 

@@ -299,6 +299,7 @@ pub async fn start_operator(client: &Client, ns: &str, api: &str, dir: &Path) ->
         format!("--space-selector={TEST_SHARD_LABEL}={ns}"),
         format!("--metrics-addr=127.0.0.1:{}", free_port()),
         format!("--collector-api-url={api}"),
+        format!("--credentials-reader={RELEASE_NS}/{SERVER}"),
     ];
     let daemon = Daemon::spawn("operator", &kubeconfig, &args, dir);
     let leases = Api::<Lease>::namespaced(client.clone(), RELEASE_NS);

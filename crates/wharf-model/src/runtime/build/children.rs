@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
@@ -114,6 +115,9 @@ pub struct EngineChildren {
     pub binding: Secret,
     /// The engine's one-time initialization, if it has one.
     pub bootstrap: Option<Job>,
+    /// Bootstrap Jobs the current one supersedes (see
+    /// [`EngineParts::superseded_bootstraps`]).
+    pub superseded_bootstraps: Vec<String>,
     /// What the setup means for users.
     pub note: Option<String>,
 }
@@ -260,6 +264,12 @@ impl Frame<'_> {
                 service_name: Some(names.headless.clone()),
                 // Members start together: a cluster forms only when its peers run.
                 pod_management_policy: Some("Parallel".into()),
+                // An image change rolls one member at a time, each ready
+                // before the next stops, so a quorum always stands.
+                update_strategy: Some(StatefulSetUpdateStrategy {
+                    type_: Some("RollingUpdate".into()),
+                    ..Default::default()
+                }),
                 selector: LabelSelector {
                     match_labels: Some(self.selector()),
                     ..Default::default()
@@ -312,15 +322,16 @@ impl Frame<'_> {
                 data: Some(parts.files),
                 ..Default::default()
             },
-            binding: self.binding(&names.binding, parts.binding),
+            binding: self.binding(&names.binding, parts.binding, "wharf"),
             bootstrap: parts.bootstrap,
+            superseded_bootstraps: parts.superseded_bootstraps,
             note: parts.note,
             stateful_set,
         }
     }
 
     /// The binding Secret: `type` and `provider` plus the engine's entries.
-    fn binding(&self, name: &str, entries: BTreeMap<String, String>) -> Secret {
+    pub fn binding(&self, name: &str, entries: BTreeMap<String, String>, provider: &str) -> Secret {
         let mut data: BTreeMap<String, ByteString> = entries
             .into_iter()
             .map(|(k, v)| (k, ByteString(v.into_bytes())))
@@ -329,7 +340,7 @@ impl Frame<'_> {
             "type".into(),
             ByteString(self.engine.binding_type().as_bytes().to_vec()),
         );
-        data.insert("provider".into(), ByteString(b"wharf".to_vec()));
+        data.insert("provider".into(), ByteString(provider.as_bytes().to_vec()));
         Secret {
             metadata: self.object(name),
             type_: Some(format!("servicebinding.io/{}", self.engine.binding_type())),

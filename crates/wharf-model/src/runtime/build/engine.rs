@@ -132,6 +132,10 @@ pub struct EngineParts {
     /// A Job that initializes the engine once its members run (e.g. a MongoDB
     /// replica set), idempotent.
     pub bootstrap: Option<Job>,
+    /// The bootstrap Jobs of the engine's other memberships, which the current
+    /// one supersedes: removed once it has run, so that a return to one of them
+    /// runs its Job again (a Job's name is its script's hash).
+    pub superseded_bootstraps: Vec<String>,
     /// The binding's entries besides `type` and `provider`: `host`, `port`,
     /// `username`, `password`, `uri` and the engine's extras.
     pub binding: BTreeMap<String, String>,

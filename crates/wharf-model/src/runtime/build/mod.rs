@@ -3,7 +3,9 @@
 //! needs besides). The credentials Secrets are made by the operator, once; the
 //! builders read them.
 
+pub mod access;
 pub mod children;
+pub mod cnpg;
 pub mod credentials;
 pub mod engine;
 pub mod env;
@@ -37,6 +39,14 @@ pub enum BuildError {
     /// The operator has not made an engine's credentials yet.
     #[error("{}: {}", .0.name(), .1)]
     Credentials(Engine, MissingCredential),
+    /// CloudNativePG's app Secret lacks an entry the binding needs.
+    #[error("postgres: CloudNativePG's app Secret {secret} has no {key}")]
+    AppSecret {
+        /// The Secret's name.
+        secret: String,
+        /// The missing entry.
+        key: String,
+    },
     /// This build of Wharf cannot run the engine yet.
     #[error("{}: this version of Wharf cannot run this engine yet", .0.name())]
     Unsupported(Engine),
@@ -106,6 +116,8 @@ pub fn build(
     let empty = Credentials::default();
     engines(runtime)
         .into_iter()
+        // CloudNativePG runs PostgreSQL: see [`cnpg`].
+        .filter(|(engine, _)| !(cluster.cloudnative_pg && *engine == Engine::Postgres))
         .map(|(engine, spec)| {
             let credentials = credentials.get(&engine).unwrap_or(&empty);
             build_engine(&meta, runtime, engine, &spec, credentials, cluster)
@@ -184,6 +196,17 @@ fn build_engine(
             let user = credentials.get(credentials::USERNAME).map_err(missing)?;
             parts.bootstrap =
                 Some(mongodb.bootstrap_job(&image, frame.object(&mongodb.bootstrap_name(user))));
+            parts.superseded_bootstraps = [1, 3]
+                .into_iter()
+                .filter(|&members| members != spec.replicas)
+                .map(|members| {
+                    mongodb::Mongodb {
+                        replicas: members,
+                        ..mongodb
+                    }
+                    .bootstrap_name(user)
+                })
+                .collect();
             (parts, vec![("mongodb".to_owned(), mongodb::PORT)])
         }
         Engine::S3 => {
@@ -222,3 +245,6 @@ fn build_engine(
     parts.container.resources.clone_from(&spec.resources);
     Ok(frame.children(parts, &ports))
 }
+
+#[cfg(test)]
+mod tests;
