@@ -5,8 +5,6 @@
 //! The cluster has no storage provisioner, so each test makes a static
 //! PersistentVolume for each member's claim (kwok then runs the pods).
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
@@ -18,6 +16,7 @@ use serde_json::json;
 use wharf_model::app::{App, AppPhase};
 use wharf_model::conditions::is_true;
 use wharf_model::runtime::{Runtime, RuntimePhase};
+use wharf_testenv::objects::secret_text as data;
 use wharf_testenv::operator::Fixture;
 use wharf_testenv::volumes::StaticVolumes;
 
@@ -67,15 +66,6 @@ fn ready(runtime: &Runtime) -> bool {
             && s.phase == Some(RuntimePhase::Ready)
             && is_true(&s.conditions, "Ready")
     })
-}
-
-fn data(secret: &Secret) -> BTreeMap<String, String> {
-    secret
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), String::from_utf8(v.0.clone()).unwrap()))
-        .collect()
 }
 
 async fn a_runtime_gets_members_services_and_bindings_under_restricted(fx: Fixture) {

@@ -21,6 +21,7 @@ use wharf_model::runtime::build::cnpg;
 use wharf_model::runtime::{Runtime, RuntimePhase};
 
 use wharf_testenv::install_crds;
+use wharf_testenv::objects::secret_text;
 use wharf_testenv::operator::{FIXTURE_TIMEOUT, Fixture, with_operator_configured};
 use wharf_testenv::wait::eventually;
 
@@ -55,6 +56,12 @@ async fn cloudnative_pg_runs_the_postgres_of_a_runtime() {
         cloudnative_pg_runs_postgres,
     )
     .await;
+    // Not left behind: an operator that may delegate (`make dev`, a benchmark)
+    // on this cluster would hand PostgreSQL to a CNPG that does not run here.
+    Api::<CustomResourceDefinition>::all(client)
+        .delete("clusters.postgresql.cnpg.io", &DeleteParams::default())
+        .await
+        .unwrap();
 }
 
 fn clusters(fx: &Fixture) -> Api<DynamicObject> {
@@ -252,12 +259,7 @@ spec:
         binding.type_.as_deref(),
         Some("servicebinding.io/postgresql")
     );
-    let data: BTreeMap<String, String> = binding
-        .data
-        .unwrap()
-        .into_iter()
-        .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
-        .collect();
+    let data = secret_text(&binding);
     assert_eq!(data["uri"], uri);
     assert_eq!(data["provider"], "cloudnative-pg");
     assert_eq!(data["host"], format!("rt-postgres-rw.{}.svc", fx.ns));

@@ -38,3 +38,19 @@ where
         .await
         .unwrap_or_else(|e| panic!("creating the {}: {e}", K::kind(&())))
 }
+
+/// A Secret's entries as text (what Wharf writes into Secrets is text).
+pub fn secret_text(
+    secret: &k8s_openapi::api::core::v1::Secret,
+) -> std::collections::BTreeMap<String, String> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = String::from_utf8(v.0.clone())
+                .unwrap_or_else(|_| panic!("entry {k} of a Secret is not text"));
+            (k.clone(), text)
+        })
+        .collect()
+}

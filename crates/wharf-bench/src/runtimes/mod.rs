@@ -175,12 +175,16 @@ pub async fn run(args: RuntimesArgs) -> Result<(), BenchError> {
     let memory_spec = objects::one_member_of(&memory_engines);
     let room = capacity::ensure_room(client, needs(&args, &memory_spec)?, &run_id).await?;
 
+    // Wharf's own five engines are measured against the same children by hand:
+    // PostgreSQL stays Wharf's even where CloudNativePG's kind is served.
+    let mut wharfd_args = vec!["--without-cloudnative-pg".to_owned()];
+    wharfd_args.extend(args.wharfd_args.iter().cloned());
     let operator = |namespace: &str| OperatorOptions {
         binary: args.wharfd.clone(),
         kubeconfig: cluster.kubeconfig.clone(),
         namespace: namespace.to_owned(),
         concurrency: args.concurrency,
-        extra_args: args.wharfd_args.clone(),
+        extra_args: wharfd_args.clone(),
     };
     let timeout = Duration::from_secs(args.timeout);
     let measure = async {

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use super::children::{Frame, Names};
 use super::credentials::{Credentials, MissingCredential};
 use super::{BuildError, Engine, RUNTIME_LABEL};
-use crate::runtime::Runtime;
+use crate::runtime::{EngineSpec, Runtime};
 use crate::workload::ChildMeta;
 
 /// CloudNativePG's API group.
@@ -62,15 +62,7 @@ pub fn cluster(runtime: &Runtime) -> Result<Option<DynamicObject>, BuildError> {
     };
     let meta = ChildMeta::of(runtime, RUNTIME_LABEL)?;
     let names = Names::of(&meta.name, Engine::Postgres);
-    let frame = Frame {
-        meta: &meta,
-        engine: Engine::Postgres,
-        replicas: spec.replicas,
-        storage: &spec.storage,
-        deletion: runtime.spec.deletion_policy,
-        data_dir: "",
-    };
-    let mut metadata = frame.object(&names.base);
+    let mut metadata = frame(&meta, runtime, spec).object(&names.base);
     // Not collected with the Runtime: see the module's documentation.
     metadata.owner_references = None;
     // Woken up again when a Runtime of the same name comes back after one
@@ -112,6 +104,19 @@ pub fn cluster(runtime: &Runtime) -> Result<Option<DynamicObject>, BuildError> {
     cluster.metadata = metadata;
     cluster.data = json!({ "spec": Value::Object(body) });
     Ok(Some(cluster))
+}
+
+/// The shared builder's frame for PostgreSQL's objects (metadata, binding):
+/// CNPG makes the members, so no data directory.
+fn frame<'a>(meta: &'a ChildMeta, runtime: &Runtime, spec: &'a EngineSpec) -> Frame<'a> {
+    Frame {
+        meta,
+        engine: Engine::Postgres,
+        replicas: spec.replicas,
+        storage: &spec.storage,
+        deletion: runtime.spec.deletion_policy,
+        data_dir: "",
+    }
 }
 
 /// The name of the app Secret CNPG generates for the Runtime's `Cluster`.
@@ -165,15 +170,7 @@ pub fn binding(runtime: &Runtime, app: &Secret) -> Result<Secret, BuildError> {
         ),
     ]);
     let spec = runtime.spec.postgres.clone().unwrap_or_default();
-    let frame = Frame {
-        meta: &meta,
-        engine: Engine::Postgres,
-        replicas: spec.replicas,
-        storage: &spec.storage,
-        deletion: runtime.spec.deletion_policy,
-        data_dir: "",
-    };
-    Ok(frame.binding(&names.binding, entries, "cloudnative-pg"))
+    Ok(frame(&meta, runtime, &spec).binding(&names.binding, entries, "cloudnative-pg"))
 }
 
 /// What a `Cluster`'s status says, for the Runtime's status.
@@ -220,7 +217,7 @@ impl ClusterState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::{DeletionPolicy, EngineSpec, RuntimeSpec};
+    use crate::runtime::{DeletionPolicy, RuntimeSpec};
     use k8s_openapi::ByteString;
     use kube::api::ObjectMeta;
 
