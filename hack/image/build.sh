@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 target=x86_64-unknown-linux-musl
-if ! rustup target list --installed | grep -qx "$target"; then
+if ! rustup target list --installed | grep -x "$target" >/dev/null; then
   echo "[image] adding Rust's $target target" >&2
   rustup target add "$target" >&2
 fi

@@ -208,11 +208,13 @@ main() {
   unpack_debian
 
   # Each program starts and reports the version this folder is named for.
-  "$bin/nats-server" --version | grep -q "v${nats_version#v}$"
-  "$bin/versitygw" --version | grep -q "$vgw_version"
-  "$bin/psql" --version | grep -q "PostgreSQL) $PG_MAJOR\."
+  # (grep reads to the end: `grep -q` would stop at the first match, and a
+  # program still printing would die of SIGPIPE, failing the pipeline.)
+  "$bin/nats-server" --version | grep "v${nats_version#v}$" >/dev/null
+  "$bin/versitygw" --version | grep "$vgw_version" >/dev/null
+  "$bin/psql" --version | grep "PostgreSQL) $PG_MAJOR\." >/dev/null
   "$bin/pg_isready" --version >/dev/null
-  "$bin/redis-server" --version | grep -q "v=$REDIS_SERIES\."
+  "$bin/redis-server" --version | grep "v=$REDIS_SERIES\." >/dev/null
   "$bin/redis-cli" --version >/dev/null
   touch "$top/.installed"
   say "servers ready in $bin ($((SECONDS - start))s); versions in $top/versions.txt"
