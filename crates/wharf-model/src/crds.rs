@@ -5,12 +5,19 @@ use kube::CustomResourceExt;
 
 use crate::app::App;
 use crate::runtime::Runtime;
+use crate::runtime_version::RuntimeVersion;
 use crate::space::Space;
 use crate::task::Task;
 
 /// All of Wharf's CRDs, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![App::crd(), Runtime::crd(), Space::crd(), Task::crd()]
+    vec![
+        App::crd(),
+        Runtime::crd(),
+        RuntimeVersion::crd(),
+        Space::crd(),
+        Task::crd(),
+    ]
 }
 
 /// All CRDs as one multi-document YAML stream, as `wharfd crd` prints it and

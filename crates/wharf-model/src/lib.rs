@@ -11,6 +11,7 @@ pub mod crds;
 pub mod duration;
 pub mod error_chain;
 pub mod runtime;
+pub mod runtime_version;
 pub mod space;
 pub mod task;
 #[cfg(test)]

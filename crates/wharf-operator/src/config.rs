@@ -1,5 +1,6 @@
 //! Settings of the operator.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use k8s_openapi::NamespaceResourceScope;
@@ -43,6 +44,10 @@ pub struct OperatorConfig {
     /// `get` the Runtime's binding Secrets, and no more (the credentials read).
     /// None when the API runs as the operator's own identity (`wharfd all`).
     pub credentials_reader: Option<ServiceAccountRef>,
+    /// `host:port` a Runtime's binding names → `host:port` to dial instead, for
+    /// an operator outside the cluster (a test's, beside engines on
+    /// 127.0.0.1). Empty in a cluster.
+    pub host_aliases: BTreeMap<String, String>,
 }
 
 impl Default for OperatorConfig {
@@ -59,6 +64,7 @@ impl Default for OperatorConfig {
             election: None,
             cloudnative_pg: true,
             credentials_reader: None,
+            host_aliases: BTreeMap::new(),
         }
     }
 }

@@ -161,6 +161,16 @@ pub enum Error {
         owner: ObjectName,
     },
 
+    /// A deleted RuntimeVersion's stream could not be removed from its
+    /// Runtime's NATS; the deletion waits and tries again.
+    #[error("removing the stream of {owner}: {message}")]
+    RemoveStream {
+        /// The RuntimeVersion.
+        owner: ObjectName,
+        /// What NATS said.
+        message: String,
+    },
+
     /// Serializing an object for the API failed.
     #[error("serializing {what}")]
     Serialize {
@@ -215,6 +225,7 @@ impl Error {
             Self::Finalizer { .. } => "finalizer",
             Self::NamespaceDraining { .. } => "namespace_draining",
             Self::DeletionHeld { .. } => "deletion_held",
+            Self::RemoveStream { .. } => "remove_stream",
             Self::Serialize { .. } => "serialize",
             Self::Bind { .. } => "bind",
             Self::Election { .. } => "election",

@@ -19,6 +19,7 @@ mod http;
 pub mod kit;
 mod metrics;
 pub mod runtime;
+pub mod runtime_version;
 pub mod signal;
 pub mod space;
 pub mod task;
@@ -81,6 +82,7 @@ pub async fn run(
                 app::run(context.clone(), ready, stopping(stop_rx.clone())),
                 space::run(context.clone(), stopping(stop_rx.clone())),
                 runtime::run(context.clone(), stopping(stop_rx.clone())),
+                runtime_version::run(context.clone(), stopping(stop_rx.clone())),
                 task::run(context, stopping(stop_rx.clone())),
             );
         };

@@ -97,6 +97,12 @@ struct OperatorArgs {
     #[arg(long, env = "WHARF_CREDENTIALS_READER")]
     credentials_reader: Option<ServiceAccountRef>,
 
+    /// Dial `TO` where a Runtime's binding names `FROM` (both `host:port`),
+    /// when the operator reaches a RuntimeVersion's NATS for its stream. For an
+    /// operator outside the cluster (tests run NATS on 127.0.0.1); repeatable.
+    #[arg(long = "host-alias", value_name = "FROM=TO", value_parser = host_alias)]
+    host_aliases: Vec<(String, String)>,
+
     /// Run the controllers only while holding a Lease, so that of several operator
     /// replicas exactly one reconciles; the others wait as followers.
     #[arg(long, env = "WHARF_LEADER_ELECT")]
@@ -288,6 +294,20 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A `FROM=TO` host alias, each side a `host:port`.
+fn host_alias(text: &str) -> Result<(String, String), String> {
+    let has_port = |side: &str| {
+        side.rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+    };
+    match text.split_once('=') {
+        Some((from, to)) if has_port(from) && has_port(to) => Ok((from.to_owned(), to.to_owned())),
+        _ => Err(format!(
+            "{text:?} is not a host alias: write it as FROM=TO, each host:port (e.g. rt-nats.shop.svc:4222=127.0.0.1:4222)"
+        )),
+    }
+}
+
 /// The leader election `args` ask for, if any.
 fn election(args: &OperatorArgs) -> Option<Election> {
     if !args.leader_elect {
@@ -340,6 +360,7 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
         election,
         cloudnative_pg: !args.without_cloudnative_pg,
         credentials_reader: args.credentials_reader,
+        host_aliases: args.host_aliases.into_iter().collect(),
     };
     tracing::info!(
         concurrency = config.concurrency,

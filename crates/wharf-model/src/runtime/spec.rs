@@ -24,6 +24,7 @@ use super::status::RuntimeStatus;
     derive = "Default",
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Engines", type_ = "string", json_path = ".status.summary"),
+    printcolumn(name = "Published", type_ = "string", json_path = ".status.publishedVersion"),
     printcolumn(name = "Deletion", type_ = "string", json_path = ".spec.deletionPolicy"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     // Children are named `<runtime>-<engine>` (at most `-postgres`, 9 more

@@ -25,6 +25,11 @@ pub struct RuntimeStatus {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub engines: BTreeMap<String, EngineStatus>,
 
+    /// The RuntimeVersion of this Runtime that is `Published`: the one its
+    /// entrypoint serves and `…/runtimes/{name}/invoke/{workflow}` reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_version: Option<String>,
+
     /// `ready/total` engines, for `kubectl get`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,

@@ -2,6 +2,7 @@
 //! environment sources, mounted files and compute resources.
 
 mod child_meta;
+mod content_hash;
 mod env;
 pub mod env_build;
 mod files;
@@ -13,6 +14,7 @@ pub mod substitute;
 pub use child_meta::{
     ChildMeta, MissingMetadata, WorkloadConfig, env_object_name, files_object_name,
 };
+pub use content_hash::content_hash;
 pub use env::{EnvFromSource, EnvVar, GenerateSpec, GeneratedCharset, KeyRef, SecretSource};
 pub use files::FileSpec;
 pub use mounted_files::{files_config_map, files_mounts};

@@ -4,9 +4,11 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
 use wharf_model::conditions::{ConditionUpdate, merge_conditions};
 use wharf_model::runtime::build::{Engine, EngineChildren};
 use wharf_model::runtime::{EngineStatus, Runtime, RuntimePhase, RuntimeStatus};
+use wharf_model::runtime_version::PUBLISHED_ANNOTATION;
 
 use crate::kit::Problem;
 
@@ -136,6 +138,7 @@ pub fn compute(runtime: &Runtime, observed: &Observed) -> RuntimeStatus {
         observed_generation: generation,
         engines: previous.engines.clone(),
         summary: previous.summary.clone(),
+        published_version: runtime.annotations().get(PUBLISHED_ANNOTATION).cloned(),
         ..RuntimeStatus::default()
     };
     let mut updates = Vec::new();

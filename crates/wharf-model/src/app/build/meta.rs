@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use crate::app::App;
 use crate::workload::WorkloadConfig;
 
@@ -33,26 +31,14 @@ pub(super) fn child_meta(app: &App) -> Result<ChildMeta, BuildError> {
 
 /// A hash of everything the pods read from ConfigMaps and Secrets Wharf writes.
 pub(super) fn content_hash(config: &WorkloadConfig) -> String {
-    let mut hasher = Sha256::new();
-    let mut feed = |section: &str, map: &BTreeMap<String, String>| {
-        hasher.update(section.as_bytes());
-        for (key, value) in map {
-            // Lengths first, so no two different maps hash the same bytes.
-            hasher.update((key.len() as u64).to_be_bytes());
-            hasher.update(key.as_bytes());
-            hasher.update((value.len() as u64).to_be_bytes());
-            hasher.update(value.as_bytes());
-        }
-    };
-    feed("env", &config.env.config);
-    feed("secret", &config.env.secret);
+    let mut sections = vec![("env", &config.env.config), ("secret", &config.env.secret)];
+    // Only when there are files, so Apps without any keep the hash they had.
     if let Some(data) = config
         .files_config_map
         .as_ref()
         .and_then(|cm| cm.data.as_ref())
     {
-        feed("files", data);
+        sections.push(("files", data));
     }
-    let digest = hasher.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::workload::content_hash(&sections)
 }
