@@ -12,7 +12,6 @@
 #[path = "../../wharf-model/tests/support/mod.rs"]
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -20,11 +19,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::DeleteParams;
 use serde_json::json;
-use support::{Server, TempDir, free_port, until};
+use support::{Server, TempDir, free_port, start_runtime_nats, until};
 use wharf_model::conditions::is_true;
-use wharf_model::runtime::build::env::{PodContext, resolve};
-use wharf_model::runtime::build::nats::{CLIENT_PORT, CLUSTER_PORT, MONITOR_PORT, Nats};
-use wharf_model::runtime::build::{Engine, LoopbackHosts, Names};
+use wharf_model::runtime::build::nats::CLIENT_PORT;
 use wharf_model::runtime::{Runtime, RuntimePhase};
 use wharf_model::runtime_version::{RuntimeVersion, VersionPhase, VersionState};
 use wharf_testenv::objects::secret_text;
@@ -68,34 +65,8 @@ impl LocalNats {
     /// Starts member 0 of `rt`'s NATS with the credentials the operator made.
     async fn start(fx: &Fixture, client_port: u16) -> Self {
         let dir = TempDir::new("version-nats");
-        let names = Names::of("rt", Engine::Nats);
-        let hosts = LoopbackHosts::default()
-            .with(0, CLIENT_PORT, client_port)
-            .with(0, CLUSTER_PORT, free_port())
-            .with(0, MONITOR_PORT, free_port());
-        let credentials: Secret = fx.get(&names.credentials).await;
-        let secrets = BTreeMap::from([(names.credentials.clone(), secret_text(&credentials))]);
-        let data = dir.join("data");
-        let nats = Nats {
-            runtime: "rt",
-            names: &names,
-            replicas: 1,
-            storage_size: "256Mi",
-            hosts: &hosts,
-            data_dir: data.to_str().unwrap(),
-        };
-        let config = dir.join("nats.conf");
-        std::fs::write(&config, nats.config(0)).unwrap();
-        let pod_name = format!("{}-0", names.base);
-        let env = resolve(
-            &nats.env(),
-            &PodContext {
-                pod_name: &pod_name,
-                secrets: &secrets,
-            },
-        );
-        let args = vec!["--config".to_owned(), config.display().to_string()];
-        let server = Server::start("nats", "nats-server", &args, &env, &dir.0);
+        let credentials = secret_text(&fx.get::<Secret>("rt-nats-credentials").await);
+        let server = start_runtime_nats("rt", credentials, client_port, &dir);
         Self {
             _server: server,
             _dir: dir,

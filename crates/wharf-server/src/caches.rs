@@ -11,6 +11,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
 use wharf_model::runtime::Runtime;
+use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 
@@ -34,6 +35,8 @@ pub struct Caches {
     pub tasks: Store<Task>,
     /// Every Runtime.
     pub runtimes: Store<Runtime>,
+    /// Every RuntimeVersion.
+    pub runtime_versions: Store<RuntimeVersion>,
 }
 
 impl Caches {
@@ -49,6 +52,7 @@ impl Caches {
             spaces: reflect(Api::all(client.clone()), watcher::Config::default()),
             tasks: reflect(Api::all(client.clone()), watcher::Config::default()),
             runtimes: reflect(Api::all(client.clone()), watcher::Config::default()),
+            runtime_versions: reflect(Api::all(client.clone()), watcher::Config::default()),
         }
     }
 
@@ -60,6 +64,7 @@ impl Caches {
         let _ = self.spaces.wait_until_ready().await;
         let _ = self.tasks.wait_until_ready().await;
         let _ = self.runtimes.wait_until_ready().await;
+        let _ = self.runtime_versions.wait_until_ready().await;
     }
 
     /// The object `name` in `namespace` (empty for a cluster-scoped kind), if cached.

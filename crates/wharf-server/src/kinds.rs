@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
 use wharf_model::runtime::Runtime;
+use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 use wharf_model::wire::headers;
@@ -59,6 +60,7 @@ kind!(App, Apps, apps, namespaced: true, Api::namespaced);
 kind!(Task, Tasks, tasks, namespaced: true, Api::namespaced);
 kind!(Space, Spaces, spaces, namespaced: false, cluster_wide);
 kind!(Runtime, Runtimes, runtimes, namespaced: true, Api::namespaced);
+kind!(RuntimeVersion, RuntimeVersions, runtime_versions, namespaced: true, Api::namespaced);
 
 /// Every object of a cluster-scoped kind; it has no namespace to address.
 fn cluster_wide<K: Kind>(client: Client, _namespace: &str) -> Api<K> {

@@ -8,6 +8,7 @@ mod caches;
 mod conditional;
 pub mod error;
 mod extract;
+mod invoke;
 mod kinds;
 mod metrics;
 mod names;
@@ -17,6 +18,7 @@ mod routes;
 mod state;
 mod wait;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kube::Client;
+
+use crate::invoke::Invoker;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -53,6 +57,8 @@ pub struct ServerConfig {
     pub auth: AuthMode,
     /// Where Task result files are kept.
     pub results: StoreConfig,
+    /// See [`ServeOptions::host_aliases`].
+    pub host_aliases: BTreeMap<String, String>,
 }
 
 /// What [`serve`] needs besides the listener and the client.
@@ -64,6 +70,10 @@ pub struct ServeOptions {
     pub results: ResultStore,
     /// How often results of deleted Tasks are swept (default [`SWEEP_EVERY`]).
     pub sweep_every: Duration,
+    /// `host:port` a Runtime's binding names → `host:port` to dial instead, for
+    /// invoking workflows from a server outside the cluster (a test's, beside
+    /// NATS on 127.0.0.1). Empty in a cluster.
+    pub host_aliases: BTreeMap<String, String>,
 }
 
 impl ServeOptions {
@@ -73,6 +83,7 @@ impl ServeOptions {
             auth,
             results,
             sweep_every: SWEEP_EVERY,
+            host_aliases: BTreeMap::new(),
         }
     }
 }
@@ -185,7 +196,10 @@ pub async fn run(
     serve(
         listener,
         client,
-        ServeOptions::new(config.auth, results),
+        ServeOptions {
+            host_aliases: config.host_aliases,
+            ..ServeOptions::new(config.auth, results)
+        },
         shutdown,
     )
     .await
@@ -220,6 +234,7 @@ pub async fn serve(
         Authorizer::new(client.clone(), options.auth),
         caches.clone(),
         options.results.clone(),
+        Invoker::new(options.host_aliases.clone()),
     );
     // One task waits for the caches: kube's Store::wait_until_ready wakes only the
     // last of several waiters. Once synced, the same task sweeps the result store.

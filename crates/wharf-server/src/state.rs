@@ -7,6 +7,7 @@ use kube::Client;
 
 use crate::auth::Authorizer;
 use crate::caches::Caches;
+use crate::invoke::Invoker;
 use crate::metrics::HttpMetrics;
 use crate::results::ResultStore;
 
@@ -22,12 +23,20 @@ struct Inner {
     caches: Caches,
     results: ResultStore,
     metrics: HttpMetrics,
+    invoker: Invoker,
     ready: AtomicBool,
 }
 
 impl AppState {
-    /// State for a server acting through `client`, keeping Task results in `results`.
-    pub fn new(client: Client, auth: Authorizer, caches: Caches, results: ResultStore) -> Self {
+    /// State for a server acting through `client`, keeping Task results in
+    /// `results`, reaching Runtimes' NATS through `invoker`.
+    pub fn new(
+        client: Client,
+        auth: Authorizer,
+        caches: Caches,
+        results: ResultStore,
+        invoker: Invoker,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client,
@@ -35,6 +44,7 @@ impl AppState {
                 caches,
                 results,
                 metrics: HttpMetrics::default(),
+                invoker,
                 ready: AtomicBool::new(false),
             }),
         }
@@ -63,6 +73,11 @@ impl AppState {
     /// Request metrics.
     pub fn metrics(&self) -> &HttpMetrics {
         &self.inner.metrics
+    }
+
+    /// Connections to Runtimes' NATS, for invoking workflows.
+    pub fn invoker(&self) -> &Invoker {
+        &self.inner.invoker
     }
 
     /// Whether the watch caches have synced.

@@ -1,5 +1,6 @@
 //! The command line of `wharfd`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -28,6 +29,13 @@ pub struct Cli {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// Dial `TO` where a Runtime's binding names `FROM` (both `host:port`):
+    /// the operator making a RuntimeVersion's stream and the API invoking a
+    /// workflow reach the Runtime's NATS there. For Wharf run outside the
+    /// cluster (tests run NATS on 127.0.0.1); repeatable; the chart sets none.
+    #[arg(long = "host-alias", value_name = "FROM=TO", value_parser = host_alias, global = true)]
+    pub host_aliases: Vec<(String, String)>,
 
     #[command(subcommand)]
     command: Command,
@@ -96,12 +104,6 @@ struct OperatorArgs {
     /// Secrets, for the credentials read.
     #[arg(long, env = "WHARF_CREDENTIALS_READER")]
     credentials_reader: Option<ServiceAccountRef>,
-
-    /// Dial `TO` where a Runtime's binding names `FROM` (both `host:port`),
-    /// when the operator reaches a RuntimeVersion's NATS for its stream. For an
-    /// operator outside the cluster (tests run NATS on 127.0.0.1); repeatable.
-    #[arg(long = "host-alias", value_name = "FROM=TO", value_parser = host_alias)]
-    host_aliases: Vec<(String, String)>,
 
     /// Run the controllers only while holding a Lease, so that of several operator
     /// replicas exactly one reconciles; the others wait as followers.
@@ -212,6 +214,7 @@ impl ServerArgs {
                 AuthMode::Kubernetes
             },
             results: self.results_config(client).await?,
+            host_aliases: BTreeMap::new(),
         })
     }
 
@@ -248,6 +251,7 @@ fn default_results_dir() -> anyhow::Result<PathBuf> {
 impl Cli {
     /// Runs the chosen command.
     pub async fn run(self) -> anyhow::Result<()> {
+        let aliases: BTreeMap<String, String> = self.host_aliases.into_iter().collect();
         match self.command {
             Command::Crd => {
                 print!("{}", wharf_model::crds::all_yaml());
@@ -263,15 +267,23 @@ impl Cli {
             Command::Collect(args) => {
                 crate::collect::run(args, wharf_operator::signal::interrupted()).await
             }
-            Command::Operator(args) => run_operator(args).await,
-            Command::Server(args) => run_server(args).await,
+            Command::Operator(args) => run_operator(args, aliases).await,
+            Command::Server(args) => run_server(args, aliases).await,
             Command::All { operator, server } => {
                 // Either half failing (the API port taken, the metrics port taken)
                 // stops both at once with its error, rather than leaving the other
                 // half running until SIGTERM.
                 tokio::try_join!(
-                    async { run_operator(operator).await.context("the operator failed") },
-                    async { run_server(server).await.context("the API server failed") },
+                    async {
+                        run_operator(operator, aliases.clone())
+                            .await
+                            .context("the operator failed")
+                    },
+                    async {
+                        run_server(server, aliases.clone())
+                            .await
+                            .context("the API server failed")
+                    },
                 )?;
                 Ok(())
             }
@@ -285,10 +297,11 @@ async fn kube_config() -> anyhow::Result<kube::Config> {
         .context("finding the Kubernetes cluster (KUBECONFIG or in-cluster)")
 }
 
-async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+async fn run_server(args: ServerArgs, aliases: BTreeMap<String, String>) -> anyhow::Result<()> {
     let client =
         kube::Client::try_from(kube_config().await?).context("making a Kubernetes client")?;
-    let config = args.config(&client).await?;
+    let mut config = args.config(&client).await?;
+    config.host_aliases = aliases;
     wharf_server::run(client, config, wharf_operator::signal::interrupted()).await?;
     tracing::info!("API server stopped");
     Ok(())
@@ -327,7 +340,7 @@ fn election(args: &OperatorArgs) -> Option<Election> {
     })
 }
 
-async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
+async fn run_operator(args: OperatorArgs, aliases: BTreeMap<String, String>) -> anyhow::Result<()> {
     let kube_config = kube_config().await?;
     let client = wharf_operator::rate_limited_client(kube_config, args.kube_qps)
         .context("making a Kubernetes client")?;
@@ -360,7 +373,7 @@ async fn run_operator(args: OperatorArgs) -> anyhow::Result<()> {
         election,
         cloudnative_pg: !args.without_cloudnative_pg,
         credentials_reader: args.credentials_reader,
-        host_aliases: args.host_aliases.into_iter().collect(),
+        host_aliases: aliases,
     };
     tracing::info!(
         concurrency = config.concurrency,

@@ -103,3 +103,31 @@ pub fn of(version: &RuntimeVersion) -> Result<Vec<WorkflowSubjects>, ChainError>
         })
         .collect()
 }
+
+/// Where and as whom a client reaches a Runtime's NATS, from its binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatsAccess {
+    /// `host:port`, after the host aliases.
+    pub server: String,
+    /// The binding's user.
+    pub user: String,
+    /// The binding's password.
+    pub password: String,
+}
+
+impl NatsAccess {
+    /// From a NATS binding Secret's entries (`server`, `username`, `password`),
+    /// dialling `aliases[server]` instead of `server` when the alias is given;
+    /// `None` while an entry is missing.
+    pub fn from_binding(
+        entries: &std::collections::BTreeMap<String, String>,
+        aliases: &std::collections::BTreeMap<String, String>,
+    ) -> Option<Self> {
+        let server = entries.get("server")?;
+        Some(Self {
+            server: aliases.get(server).unwrap_or(server).clone(),
+            user: entries.get("username")?.clone(),
+            password: entries.get("password")?.clone(),
+        })
+    }
+}

@@ -159,6 +159,10 @@ error_codes! {
     NoPod = "no_pod",
     /// The App autoscales, so it cannot be scaled by hand.
     Autoscaled = "autoscaled",
+    /// The RuntimeVersion is stopped: its nodes run no pods to answer.
+    VersionStopped = "version_stopped",
+    /// The Runtime has no published version.
+    NotPublished = "not_published",
 
     // Task results.
     /// The Task does not collect results.
@@ -199,6 +203,10 @@ error_codes! {
     MetricsUnavailable = "metrics_unavailable",
     /// The result store could not be reached.
     ResultStoreUnavailable = "result_store_unavailable",
+    /// The Runtime's NATS could not be reached, or did not take the request.
+    NatsUnavailable = "nats_unavailable",
+    /// No node of the workflow answered within the timeout.
+    NoAnswer = "no_answer",
     /// The request took too long to answer; retry, or wait for less at once.
     Timeout = "timeout",
     /// A failure of the server itself; it has been logged.

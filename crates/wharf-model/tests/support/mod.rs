@@ -271,3 +271,45 @@ pub fn path_with_aliases(dir: &Path, aliases: &[(&str, &str)]) -> String {
     }
     format!("{}:{}", dir.display(), path_with_servers())
 }
+
+/// Member 0 of Runtime `runtime`'s NATS, run from the configuration Wharf
+/// generates with the Runtime's `credentials` (the entries of its
+/// `<runtime>-nats-credentials` Secret), its clients on 127.0.0.1:`client_port`.
+pub fn start_runtime_nats(
+    runtime: &str,
+    credentials: BTreeMap<String, String>,
+    client_port: u16,
+    dir: &TempDir,
+) -> Server {
+    use wharf_model::runtime::build::env::{PodContext, resolve};
+    use wharf_model::runtime::build::nats::{CLIENT_PORT, CLUSTER_PORT, MONITOR_PORT, Nats};
+    use wharf_model::runtime::build::{Engine, LoopbackHosts, Names};
+
+    let names = Names::of(runtime, Engine::Nats);
+    let hosts = LoopbackHosts::default()
+        .with(0, CLIENT_PORT, client_port)
+        .with(0, CLUSTER_PORT, free_port())
+        .with(0, MONITOR_PORT, free_port());
+    let secrets = BTreeMap::from([(names.credentials.clone(), credentials)]);
+    let data = dir.join("nats-data");
+    let nats = Nats {
+        runtime,
+        names: &names,
+        replicas: 1,
+        storage_size: "256Mi",
+        hosts: &hosts,
+        data_dir: data.to_str().expect("a UTF-8 path"),
+    };
+    let config = dir.join("nats.conf");
+    std::fs::write(&config, nats.config(0)).expect("writing the NATS configuration");
+    let pod_name = format!("{}-0", names.base);
+    let env = resolve(
+        &nats.env(),
+        &PodContext {
+            pod_name: &pod_name,
+            secrets: &secrets,
+        },
+    );
+    let args = vec!["--config".to_owned(), config.display().to_string()];
+    Server::start("nats", "nats-server", &args, &env, &dir.0)
+}

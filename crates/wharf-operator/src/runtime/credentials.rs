@@ -18,6 +18,7 @@ use serde_json::json;
 use wharf_model::runtime::Runtime;
 use wharf_model::runtime::build::children::ENGINE_LABEL;
 use wharf_model::runtime::build::credentials::{Credential, Generate};
+use wharf_model::runtime::build::secret_entries;
 use wharf_model::runtime::build::{Credentials, Engine, Names, RUNTIME_LABEL};
 
 use crate::error::{Error, ObjectName};
@@ -32,15 +33,6 @@ fn generate(credential: &Credential) -> String {
             .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
             .collect(),
     }
-}
-
-fn data_of(secret: &Secret) -> BTreeMap<String, String> {
-    secret
-        .data
-        .iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
-        .collect()
 }
 
 /// The credentials of `engine` in `runtime`: read from its Secret, which is made
@@ -62,7 +54,7 @@ pub async fn ensure(
     };
 
     let existing = api.get_opt(&name).await.map_err(read_failed)?;
-    let mut values = existing.as_ref().map(data_of).unwrap_or_default();
+    let mut values = existing.as_ref().map(secret_entries).unwrap_or_default();
     let missing = Credentials(values.clone()).missing(engine);
     if missing.is_empty() {
         return Ok(Credentials(values));
@@ -96,11 +88,11 @@ pub async fn ensure(
             ..Secret::default()
         };
         match api.create(&PostParams::default(), &secret).await {
-            Ok(made) => return Ok(Credentials(data_of(&made))),
+            Ok(made) => return Ok(Credentials(secret_entries(&made))),
             // Made meanwhile (another reconcile): read what won.
             Err(kube::Error::Api(status)) if status.code == 409 => {
                 let made = api.get(&name).await.map_err(read_failed)?;
-                return Ok(Credentials(data_of(&made)));
+                return Ok(Credentials(secret_entries(&made)));
             }
             Err(source) => {
                 return Err(Error::CreateChild {

@@ -15,6 +15,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 use wharf_model::runtime::build::{Engine, Names};
 use wharf_model::runtime_version::build::StreamPlan;
+use wharf_model::runtime_version::subjects::NatsAccess;
 
 use crate::error::{Error, ObjectName};
 
@@ -24,16 +25,6 @@ const NATS_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the stream keeps messages: requests and answers are worth nothing
 /// after a day, and a stream without a limit would only grow.
 const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
-
-/// Where and as whom the operator reaches a Runtime's NATS.
-pub struct NatsAccess {
-    /// `host:port`, after the operator's host aliases.
-    pub server: String,
-    /// The binding's user.
-    pub user: String,
-    /// The binding's password.
-    pub password: String,
-}
 
 /// The Runtime's NATS as its binding Secret names it; `None` while the
 /// Secret or one of its entries is missing.
@@ -53,23 +44,11 @@ pub async fn access(
             reference: ObjectName::new::<Secret>(Some(namespace), &name),
             source,
         })?;
-    let Some(data) = secret.and_then(|s| s.data) else {
-        return Ok(None);
-    };
-    let text = |key: &str| {
-        data.get(key)
-            .and_then(|v| String::from_utf8(v.0.clone()).ok())
-    };
-    let (Some(server), Some(user), Some(password)) =
-        (text("server"), text("username"), text("password"))
-    else {
-        return Ok(None);
-    };
-    Ok(Some(NatsAccess {
-        server: aliases.get(&server).cloned().unwrap_or(server),
-        user,
-        password,
-    }))
+    let entries = secret
+        .as_ref()
+        .map(wharf_model::runtime::build::secret_entries)
+        .unwrap_or_default();
+    Ok(NatsAccess::from_binding(&entries, aliases))
 }
 
 /// A JetStream context on `access`, or why NATS cannot be reached.

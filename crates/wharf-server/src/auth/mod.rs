@@ -97,6 +97,8 @@ attribute! {
         Spaces = "spaces",
         /// Runtimes.
         Runtimes = "runtimes",
+        /// RuntimeVersions.
+        RuntimeVersions = "runtimeversions",
     }
 }
 
@@ -115,6 +117,8 @@ attribute! {
         Results = "results",
         /// `runtimes/credentials`: reading a Runtime's binding Secrets.
         Credentials = "credentials",
+        /// `runtimeversions/invoke`: sending a request through a workflow.
+        Invoke = "invoke",
     }
 }
 

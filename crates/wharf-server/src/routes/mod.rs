@@ -9,6 +9,7 @@ mod common;
 mod log_stream;
 mod path;
 mod result_download;
+mod runtime_invoke;
 mod runtimes;
 mod spaces;
 mod system;
@@ -73,6 +74,8 @@ fn task_routes() -> OpenApiRouter<AppState> {
 /// `/v1/namespaces/{namespace}/runtimes…`.
 fn runtime_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(runtime_invoke::invoke_version))
+        .routes(routes!(runtime_invoke::invoke_published))
         .routes(routes!(runtimes::list_runtimes, runtimes::create_runtime))
         .routes(routes!(
             runtimes::get_runtime,

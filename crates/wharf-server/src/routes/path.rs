@@ -24,6 +24,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, schema::Type};
 use wharf_model::app::App;
 use wharf_model::runtime::Runtime;
+use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::{Task, validate_result_name};
 use wharf_model::wire::ErrorCode;
@@ -318,5 +319,64 @@ impl IntoParams for ResultPath {
             "The file's name relative to the results folder, e.g. `out/report.csv`: its\nsegments separated by `/`, each percent-encoded.",
         ));
         params
+    }
+}
+
+/// `/v1/namespaces/{namespace}/runtimes/{runtime}/versions/{version}/workflows/{workflow}/invoke`
+/// and `/v1/namespaces/{namespace}/runtimes/{runtime}/invoke/{workflow}` (the
+/// Runtime's published version), checked: the version's object path, its
+/// Runtime and the workflow.
+pub struct InvokePath {
+    /// The namespace, and the version when the path names one (else empty).
+    pub version: ObjectPath<RuntimeVersion>,
+    /// The Runtime in the path.
+    pub runtime: String,
+    /// The workflow, by name or by the name it is invoked by.
+    pub workflow: String,
+}
+
+#[derive(Deserialize)]
+struct RawInvokePath {
+    namespace: String,
+    runtime: String,
+    #[serde(default)]
+    version: String,
+    workflow: String,
+}
+
+impl FromRequestParts<AppState> for InvokePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let PathParams(raw) = PathParams::<RawInvokePath>::from_request_parts(parts, state).await?;
+        checked_namespace(&raw.namespace)?;
+        check_label(&raw.runtime).map_err(|why| malformed("runtime", &raw.runtime, why))?;
+        if !raw.version.is_empty() {
+            check_label(&raw.version).map_err(|why| malformed("version", &raw.version, why))?;
+        }
+        let workflow_ok = raw.workflow.len() <= 63
+            && raw.workflow.starts_with(|c: char| c.is_ascii_alphabetic())
+            && raw
+                .workflow
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !workflow_ok {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidName,
+                format!(
+                    "the workflow {:?} in the path is not a workflow name: a letter, then at most 62 letters, digits, '-' and '_'",
+                    raw.workflow
+                ),
+            )
+            .at("path.workflow"));
+        }
+        Ok(Self {
+            version: ObjectPath {
+                collection: NamespacePath::new(raw.namespace, parts, state),
+                name: raw.version,
+            },
+            runtime: raw.runtime,
+            workflow: raw.workflow,
+        })
     }
 }

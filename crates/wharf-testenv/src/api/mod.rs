@@ -18,6 +18,7 @@
 
 mod requests;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::rbac::v1::ClusterRole;
@@ -182,7 +183,30 @@ pub async fn start_with_task_api(client: &Client, ns: &str) -> Harness {
 pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
     install_wharf_crds(client).await;
     let running = wharf_operator::spawn(daemon.clone(), test_config(ns));
-    launch(client, daemon, ns, Some(running), Results::TempDir).await
+    launch(
+        client,
+        daemon,
+        ns,
+        Some(running),
+        Results::TempDir,
+        BTreeMap::new(),
+    )
+    .await
+}
+
+/// Like [`start`], with the operator and the API server both dialling
+/// `aliases[server]` where a Runtime's binding names `server` (engines run on
+/// 127.0.0.1 by the test).
+pub async fn start_with_host_aliases(
+    client: &Client,
+    ns: &str,
+    aliases: BTreeMap<String, String>,
+) -> Harness {
+    install_wharf_crds(client).await;
+    let mut config = test_config(ns);
+    config.host_aliases = aliases.clone();
+    let running = wharf_operator::spawn(client.clone(), config);
+    launch(client, client, ns, Some(running), Results::TempDir, aliases).await
 }
 
 /// Like [`start_as`], but the operator acts as `operator` and the API server as
@@ -203,14 +227,22 @@ pub async fn start_apart(
         name: server_account.to_owned(),
     });
     let running = wharf_operator::spawn(operator.clone(), config);
-    launch(client, server, ns, Some(running), Results::TempDir).await
+    launch(
+        client,
+        server,
+        ns,
+        Some(running),
+        Results::TempDir,
+        BTreeMap::new(),
+    )
+    .await
 }
 
 /// Only the API server, acting with `client`'s credentials and keeping results as
 /// `results` says: for tests that make their objects themselves.
 pub async fn start_server(client: &Client, ns: &str, results: Results) -> Harness {
     install_wharf_crds(client).await;
-    launch(client, client, ns, None, results).await
+    launch(client, client, ns, None, results, BTreeMap::new()).await
 }
 
 async fn launch(
@@ -219,6 +251,7 @@ async fn launch(
     ns: &str,
     operator: Option<RunningOperator>,
     results: Results,
+    host_aliases: BTreeMap<String, String>,
 ) -> Harness {
     let granted = service_account_token(client, ns, "deployer").await;
     let denied = service_account_token(client, ns, "stranger").await;
@@ -251,6 +284,7 @@ async fn launch(
     let server_client = daemon.clone();
     let options = ServeOptions {
         sweep_every: TEST_SWEEP_EVERY,
+        host_aliases,
         ..ServeOptions::new(AuthMode::Kubernetes, store.clone())
     };
     tokio::spawn(async move {

@@ -52,6 +52,17 @@ pub enum BuildError {
     Unsupported(Engine),
 }
 
+/// A Secret's entries that are text (Wharf writes only text into the Secrets
+/// it makes), by key.
+pub fn secret_entries(secret: &k8s_openapi::api::core::v1::Secret) -> BTreeMap<String, String> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
+        .collect()
+}
+
 /// What the builders need to know of the cluster.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cluster {
