@@ -10,7 +10,7 @@ mod validate;
 mod validate_task;
 
 pub use dotenv::{DotenvError, parse_dotenv};
-pub use runtimes::{EngineCredentials, RuntimeCredentials, RuntimeList};
+pub use runtimes::{EngineCredentials, RuntimeCredentials, RuntimeList, RuntimeVersionList};
 pub use selector::{SelectorError, parse_label_selector};
 pub use task_results::{TaskResultEntry, TaskResultList};
 pub use tasks::*;

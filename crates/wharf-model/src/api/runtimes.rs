@@ -49,3 +49,16 @@ pub struct EngineCredentials {
     /// `port`, `username`, `password`, `uri` and the engine's extras.
     pub entries: BTreeMap<String, String>,
 }
+
+/// A page of RuntimeVersions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeVersionList {
+    /// The RuntimeVersions on this page, ordered by name.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub items: Vec<crate::runtime_version::RuntimeVersion>,
+    /// Pass as `continue` to get the next page; absent on the last page.
+    #[serde(default, rename = "continue", skip_serializing_if = "Option::is_none")]
+    pub continue_token: Option<String>,
+}

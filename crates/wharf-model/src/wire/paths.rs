@@ -69,6 +69,8 @@ pub enum Collection {
     Tasks,
     /// `runtimes`
     Runtimes,
+    /// `runtimeversions`
+    RuntimeVersions,
 }
 
 impl Collection {
@@ -78,6 +80,7 @@ impl Collection {
             Self::Apps => "apps",
             Self::Tasks => "tasks",
             Self::Runtimes => "runtimes",
+            Self::RuntimeVersions => "runtimeversions",
         }
     }
 }
@@ -118,6 +121,62 @@ pub fn task_result(namespace: &str, task_name: &str, file: &str) -> ApiPath {
 /// `/v1/namespaces/{namespace}/runtimes/{name}`.
 pub fn runtime(namespace: &str, name: &str) -> ApiPath {
     object(namespace, Collection::Runtimes, name)
+}
+
+/// `/v1/namespaces/{namespace}/runtimeversions/{name}`.
+pub fn runtime_version(namespace: &str, name: &str) -> ApiPath {
+    object(namespace, Collection::RuntimeVersions, name)
+}
+
+/// What a RuntimeVersion's state is set to, by its action's path segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionAction {
+    /// `start`: nodes running (POST).
+    Start,
+    /// `stop`: nodes at zero (POST).
+    Stop,
+    /// `publish`: the Runtime's published version (POST).
+    Publish,
+    /// `unpublish`: back to `Started` (POST).
+    Unpublish,
+}
+
+impl VersionAction {
+    /// The path segment.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Publish => "publish",
+            Self::Unpublish => "unpublish",
+        }
+    }
+}
+
+/// `/v1/namespaces/{namespace}/runtimeversions/{name}/{action}`.
+pub fn runtime_version_action(namespace: &str, name: &str, action: VersionAction) -> ApiPath {
+    runtime_version(namespace, name).join([action.as_str()])
+}
+
+/// `/v1/namespaces/{namespace}/runtimes/{runtime}/versions/{version}/workflows/{workflow}/invoke`,
+/// or with no version `/v1/namespaces/{namespace}/runtimes/{runtime}/invoke/{workflow}`
+/// (the Runtime's published version).
+pub fn invoke(
+    namespace: &str,
+    runtime_name: &str,
+    version: Option<&str>,
+    workflow: &str,
+) -> ApiPath {
+    match version {
+        Some(version) => runtime(namespace, runtime_name).join([
+            "versions",
+            version,
+            "workflows",
+            workflow,
+            "invoke",
+        ]),
+        None => runtime(namespace, runtime_name).join(["invoke", workflow]),
+    }
 }
 
 /// `/v1/spaces` or `/v1/spaces/{name}`.
