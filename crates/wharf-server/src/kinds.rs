@@ -85,6 +85,17 @@ impl Awaited for Task {
     }
 }
 
+impl Awaited for RuntimeVersion {
+    const DONE_HEADER: &'static str = headers::READY;
+    const WAIT_DOC: &'static str = "Answer when the version is in the state it asks for (Stopped with every node at\nzero; Started or Published with every node ready), or after this long (e.g. `60s`,\nat most `10m`) with 202 and what is still pending in its status.";
+
+    fn is_done(&self, written_generation: i64) -> bool {
+        self.status
+            .as_ref()
+            .is_some_and(|s| ready_at(&s.conditions, s.observed_generation, written_generation))
+    }
+}
+
 impl Awaited for Runtime {
     const DONE_HEADER: &'static str = headers::READY;
     const WAIT_DOC: &'static str = "Answer when the Runtime is Ready (every engine serves clients), or after\nthis long (e.g. `60s`, at most `10m`) with 202 and what is still pending in its status.";

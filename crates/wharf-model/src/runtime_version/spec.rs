@@ -157,6 +157,8 @@ impl Workflow {
 /// One container of a workflow.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.name != 'entrypoint'")
+    .message("a node cannot be called entrypoint: it is the last token of the workflow's input subject"))]
 #[x_kube(validation = Rule::new("!has(self.env) || self.env.all(v, !has(v.secret))")
     .message("a node's env takes value, secretRef or configMapRef; generated secrets belong to Apps"))]
 pub struct Node {

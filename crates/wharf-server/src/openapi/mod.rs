@@ -15,6 +15,7 @@ use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::{Modify, PartialSchema, ToSchema};
 use wharf_model::app::App;
 use wharf_model::runtime::Runtime;
+use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 use wharf_model::wire::Problem;
@@ -92,6 +93,8 @@ crd_doc! {
     TaskDoc => Task;
     /// The Runtime resource in request and response bodies.
     RuntimeDoc => Runtime;
+    /// The RuntimeVersion resource in request and response bodies.
+    RuntimeVersionDoc => RuntimeVersion;
 }
 
 #[derive(utoipa::OpenApi)]

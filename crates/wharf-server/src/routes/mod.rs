@@ -10,6 +10,7 @@ mod log_stream;
 mod path;
 mod result_download;
 mod runtime_invoke;
+mod runtime_versions;
 mod runtimes;
 mod spaces;
 mod system;
@@ -74,6 +75,19 @@ fn task_routes() -> OpenApiRouter<AppState> {
 /// `/v1/namespaces/{namespace}/runtimes…`.
 fn runtime_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(
+            runtime_versions::list_versions,
+            runtime_versions::create_version
+        ))
+        .routes(routes!(
+            runtime_versions::get_version,
+            runtime_versions::apply_version,
+            runtime_versions::delete_version
+        ))
+        .routes(routes!(runtime_versions::start_version))
+        .routes(routes!(runtime_versions::stop_version))
+        .routes(routes!(runtime_versions::publish_version))
+        .routes(routes!(runtime_versions::unpublish_version))
         .routes(routes!(runtime_invoke::invoke_version))
         .routes(routes!(runtime_invoke::invoke_published))
         .routes(routes!(runtimes::list_runtimes, runtimes::create_runtime))

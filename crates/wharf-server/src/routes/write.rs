@@ -13,6 +13,9 @@ use kube::api::{Patch, PatchParams, PostParams};
 use wharf_model::api::validate_app;
 use wharf_model::app::App;
 use wharf_model::runtime::Runtime;
+use wharf_model::runtime_version::RuntimeVersion;
+use wharf_model::runtime_version::chain::ordered;
+use wharf_model::runtime_version::subjects::ENTRYPOINT_TOKEN;
 
 use super::common::reset_metadata;
 use super::path::{NamespacePath, ObjectPath};
@@ -50,6 +53,33 @@ impl Written for Runtime {
     /// 422 carries their messages.
     fn check(&self, _name: &str) -> Option<(String, String)> {
         None
+    }
+
+    fn drop_status(&mut self) {
+        self.status = None;
+    }
+}
+
+impl Written for RuntimeVersion {
+    /// What the CRD's rules cannot see: a cycle among the edges (the rules
+    /// check names and counts, not the walk), and a node called like the
+    /// workflow's input.
+    fn check(&self, _name: &str) -> Option<(String, String)> {
+        self.spec.workflows.iter().enumerate().find_map(|(i, workflow)| {
+            if let Err(error) = ordered(workflow) {
+                return Some((format!("spec.workflows[{i}].edges"), error.to_string()));
+            }
+            workflow
+                .nodes
+                .iter()
+                .position(|n| n.name == ENTRYPOINT_TOKEN)
+                .map(|j| {
+                    (
+                        format!("spec.workflows[{i}].nodes[{j}].name"),
+                        format!("a node cannot be called `{ENTRYPOINT_TOKEN}`: it is the last token of the workflow's input subject"),
+                    )
+                })
+        })
     }
 
     fn drop_status(&mut self) {

@@ -90,6 +90,11 @@ impl Harness {
         self.collection(Collection::Runtimes, rest)
     }
 
+    /// `{base}/v1/namespaces/{ns}/runtimeversions{rest}`.
+    pub fn versions(&self, rest: &str) -> String {
+        self.collection(Collection::RuntimeVersions, rest)
+    }
+
     fn collection(&self, collection: Collection, rest: &str) -> String {
         self.url(&format!(
             "{}{rest}",
