@@ -58,7 +58,8 @@ pub enum Command {
     #[command(subcommand)]
     Tasks(TasksCommand),
     /// Create and manage Runtimes: MongoDB, NATS, S3, PostgreSQL and Valkey for a
-    /// namespace, and read their credentials.
+    /// namespace, and read their credentials; run versions of a model's serving
+    /// on them and invoke their workflows.
     #[command(subcommand)]
     Runtimes(RuntimesCommand),
     /// Create and manage Spaces: tenants with a namespace, members, a quota and

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::multipart::Form;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde_json::Value;
@@ -184,6 +184,22 @@ impl Client {
             request = request.json(body);
         }
         self.execute(request, wait, streaming).await
+    }
+
+    /// Posts raw bytes, with `content_type` when given, and returns the response
+    /// when its status is a success (its body is the caller's to read).
+    pub async fn post_bytes(
+        &self,
+        url: Url,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+        wait: Option<Duration>,
+    ) -> Result<Response, CliError> {
+        let mut request = self.http.post(url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(CONTENT_TYPE, content_type);
+        }
+        self.execute(request, wait, false).await
     }
 
     /// Adds the token and the timeout to `request`, sends it, and returns the

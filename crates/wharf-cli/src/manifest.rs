@@ -1,8 +1,11 @@
-//! Building the App that `wharf apps deploy` sends: parsing `--port` and `--env`,
-//! reading an App manifest (YAML or JSON), and laying the flags over it.
+//! Reading manifests (YAML or JSON) of any kind, and building the App that
+//! `wharf apps deploy` sends: parsing `--port` and `--env`, and laying the flags
+//! over an App manifest.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wharf_model::api::validate_app;
 use wharf_model::app::{App, AppPort, AppSpec, PortProtocol};
@@ -52,24 +55,68 @@ pub fn parse_env(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Reads an App manifest, YAML or JSON. Errors name the field at fault.
-pub fn parse_manifest(text: &str, source: &str) -> Result<App, CliError> {
+/// The API group and version of every Wharf kind.
+const API_VERSION: &str = "wharf.dev/v1alpha1";
+
+/// Metadata the server keeps for itself: a manifest saved with `-o yaml` carries
+/// it, and sending it back would make an apply fail.
+const BOOKKEEPING: [&str; 5] = [
+    "resourceVersion",
+    "uid",
+    "managedFields",
+    "creationTimestamp",
+    "generation",
+];
+
+/// `kind` with its indefinite article: `an App`, `a RuntimeVersion`.
+fn a(kind: &str) -> String {
+    let article = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
+}
+
+/// Reads a manifest's text from `path`, or from standard input when it is `-`.
+pub fn read_manifest_text(path: &Path) -> Result<String, CliError> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+            CliError::invalid(format!("reading the manifest from standard input: {e}"))
+        })?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| CliError::invalid(format!("reading {}: {e}", path.display())))
+    }
+}
+
+/// Reads a manifest of `kind`, YAML or JSON, as the object it holds; a manifest
+/// that names another kind is refused.
+pub fn parse_object(text: &str, source: &str, kind: &str) -> Result<Value, CliError> {
     let value: Value = serde_yaml::from_str(text)
         .map_err(|e| CliError::invalid(format!("{source} is not YAML or JSON: {e}")))?;
     if !value.is_object() {
         return Err(CliError::invalid(format!(
-            "{source} does not hold an App (a mapping with metadata and spec)"
+            "{source} does not hold {} (a mapping with metadata and spec)",
+            a(kind)
         )));
     }
-    if let Some(kind) = value.get("kind").and_then(Value::as_str)
-        && kind != "App"
+    if let Some(found) = value.get("kind").and_then(Value::as_str)
+        && found != kind
     {
         return Err(CliError::invalid_field(
             "kind",
-            format!("{source} holds a {kind}, not an App"),
+            format!("{source} holds {}, not {}", a(found), a(kind)),
         ));
     }
-    serde_path_to_error::deserialize::<_, App>(value).map_err(|error| {
+    Ok(value)
+}
+
+/// The manifest `value` read into `T`. Errors name the field at fault.
+pub fn typed<T: DeserializeOwned>(value: Value, source: &str) -> Result<T, CliError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|error| {
         let path = error.path().to_string();
         let message = format!("{source}: {}", error.inner());
         if path.is_empty() || path == "." {
@@ -78,6 +125,32 @@ pub fn parse_manifest(text: &str, source: &str) -> Result<App, CliError> {
             CliError::invalid_field(path, message)
         }
     })
+}
+
+/// Reads an App manifest, YAML or JSON. Errors name the field at fault.
+pub fn parse_manifest(text: &str, source: &str) -> Result<App, CliError> {
+    typed(parse_object(text, source, "App")?, source)
+}
+
+/// The JSON body that applies the manifest `value` of `kind` as written (fields
+/// the CLI does not know included, defaults not added) in `namespace`: with its
+/// `apiVersion` and `kind`, without status and the server's bookkeeping.
+pub fn manifest_body(mut value: Value, kind: &str, namespace: &str) -> Value {
+    if let Some(object) = value.as_object_mut() {
+        object.insert("apiVersion".into(), API_VERSION.into());
+        object.insert("kind".into(), kind.into());
+        object.remove("status");
+        let metadata = object
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(metadata) = metadata.as_object_mut() {
+            for key in BOOKKEEPING {
+                metadata.remove(key);
+            }
+            metadata.insert("namespace".into(), namespace.into());
+        }
+    }
+    value
 }
 
 /// What the deploy flags set; each one that is given overrides the manifest.
@@ -190,7 +263,7 @@ pub fn apply_body(app: &App) -> Result<Value, CliError> {
     let mut body =
         serde_json::to_value(app).map_err(|e| CliError::Other(format!("encoding the App: {e}")))?;
     if let Some(object) = body.as_object_mut() {
-        object.insert("apiVersion".into(), "wharf.dev/v1alpha1".into());
+        object.insert("apiVersion".into(), API_VERSION.into());
         object.insert("kind".into(), "App".into());
         object.remove("status");
     }
@@ -356,6 +429,31 @@ mod tests {
                 .contains("Task")
         );
         assert!(parse_manifest("{{{", "bad.yaml").is_err());
+    }
+
+    #[test]
+    fn manifests_of_other_kinds_are_sent_as_written() {
+        let value = parse_object(
+            "kind: RuntimeVersion\nmetadata:\n  name: v1\n  namespace: old\n  resourceVersion: '7'\n  uid: x\n  labels: {team: ml}\nspec:\n  runtime: rt\n  future: kept\nstatus: {phase: Started}\n",
+            "v1.yaml",
+            "RuntimeVersion",
+        )
+        .unwrap();
+        assert_eq!(
+            manifest_body(value, "RuntimeVersion", "ml"),
+            json!({
+                "apiVersion": "wharf.dev/v1alpha1",
+                "kind": "RuntimeVersion",
+                "metadata": { "name": "v1", "namespace": "ml", "labels": { "team": "ml" } },
+                "spec": { "runtime": "rt", "future": "kept" }
+            })
+        );
+        let error = parse_object("kind: App\n", "a.yaml", "RuntimeVersion").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "kind: a.yaml holds an App, not a RuntimeVersion"
+        );
+        assert!(parse_object("[]", "l.json", "RuntimeVersion").is_err());
     }
 
     #[test]

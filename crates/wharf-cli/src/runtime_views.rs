@@ -12,7 +12,7 @@ use wharf_model::runtime::binding_env::variables;
 use wharf_model::runtime::build::Engine;
 
 use crate::output::Table;
-use crate::views::age;
+use crate::views::{age, conditions_section, indent};
 
 /// What a cell shows when there is nothing to show.
 const NONE: &str = "-";
@@ -99,27 +99,8 @@ pub fn status_view(runtime: &Runtime, now: Timestamp) -> String {
         }
     }
 
-    text.push_str("\nConditions:\n");
-    if status.conditions.is_empty() {
-        text.push_str("  none yet\n");
-    } else {
-        let mut conditions = Table::new(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"]);
-        for c in &status.conditions {
-            conditions.row(vec![
-                c.type_.clone(),
-                c.status.clone(),
-                c.reason.clone(),
-                age(Some(c.last_transition_time.0), now),
-                c.message.clone(),
-            ]);
-        }
-        text.push_str(&indent(&conditions.render()));
-    }
+    text.push_str(&conditions_section(&status.conditions, now));
     text
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
 /// Whether an entry named `key` is itself a secret (a password, a secret key, a

@@ -4,6 +4,7 @@
 //! Pure functions of the API's answers and the current time, so each is tested
 //! without a server.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use wharf_model::api::QuotaUsage;
 use wharf_model::api::{AppState, EnvEntry, EventEntry};
@@ -92,22 +93,7 @@ pub fn state_view(state: &AppState, now: Timestamp) -> String {
         }
     );
 
-    text.push_str("\nConditions:\n");
-    if state.conditions.is_empty() {
-        text.push_str("  none yet\n");
-    } else {
-        let mut conditions = Table::new(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"]);
-        for c in &state.conditions {
-            conditions.row(vec![
-                c.type_.clone(),
-                c.status.clone(),
-                c.reason.clone(),
-                age(Some(c.last_transition_time.0), now),
-                c.message.clone(),
-            ]);
-        }
-        text.push_str(&indent(&conditions.render()));
-    }
+    text.push_str(&conditions_section(&state.conditions, now));
 
     text.push_str("\nPods:\n");
     if state.pods.is_empty() {
@@ -132,8 +118,31 @@ pub fn state_view(state: &AppState, now: Timestamp) -> String {
     text
 }
 
-fn indent(text: &str) -> String {
+/// `text` with each line indented by two spaces, for a table inside a section.
+pub(crate) fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// The `Conditions:` section of a status view: TYPE, STATUS, REASON, AGE,
+/// MESSAGE, or `none yet`.
+pub(crate) fn conditions_section(conditions: &[Condition], now: Timestamp) -> String {
+    let mut text = "\nConditions:\n".to_owned();
+    if conditions.is_empty() {
+        text.push_str("  none yet\n");
+        return text;
+    }
+    let mut table = Table::new(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"]);
+    for c in conditions {
+        table.row(vec![
+            c.type_.clone(),
+            c.status.clone(),
+            c.reason.clone(),
+            age(Some(c.last_transition_time.0), now),
+            c.message.clone(),
+        ]);
+    }
+    text.push_str(&indent(&table.render()));
+    text
 }
 
 /// NAME, SOURCE, VALUE: an App's variables. Secret values are never shown (the API

@@ -19,7 +19,9 @@ use super::{
 };
 use crate::client::add_query;
 use crate::error::CliError;
-use crate::manifest::{Overrides, apply_body, build_app, parse_env, parse_manifest, parse_port};
+use crate::manifest::{
+    Overrides, apply_body, build_app, parse_env, parse_manifest, parse_port, read_manifest_text,
+};
 use crate::output::note;
 use crate::progress::Spinner;
 use crate::runtime_spec::{parse_engine, runtime_ref};
@@ -293,19 +295,8 @@ async fn deploy(ctx: &Context, args: DeployArgs) -> Result<(), CliError> {
         Some(path) => Some(read_manifest(path)?),
         None => None,
     };
-    let namespace = match manifest.as_ref().and_then(|m| m.metadata.namespace.clone()) {
-        Some(ns) if ctx.namespace_given && ns != ctx.namespace => {
-            return Err(CliError::invalid_field(
-                "metadata.namespace",
-                format!(
-                    "the manifest is for namespace {ns} but the command names {}",
-                    ctx.namespace
-                ),
-            ));
-        }
-        Some(ns) => ns,
-        None => ctx.namespace.clone(),
-    };
+    let namespace =
+        ctx.namespace_for(manifest.as_ref().and_then(|m| m.metadata.namespace.clone()))?;
     let overrides = Overrides {
         image: args.image,
         replicas: args.replicas,
@@ -323,17 +314,7 @@ async fn deploy(ctx: &Context, args: DeployArgs) -> Result<(), CliError> {
 }
 
 fn read_manifest(path: &Path) -> Result<App, CliError> {
-    let text = if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
-            CliError::invalid(format!("reading the manifest from standard input: {e}"))
-        })?;
-        text
-    } else {
-        std::fs::read_to_string(path)
-            .map_err(|e| CliError::invalid(format!("reading {}: {e}", path.display())))?
-    };
-    parse_manifest(&text, &path.display().to_string())
+    parse_manifest(&read_manifest_text(path)?, &path.display().to_string())
 }
 
 async fn list(ctx: &Context, selector: Option<&str>) -> Result<(), CliError> {

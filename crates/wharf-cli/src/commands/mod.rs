@@ -10,6 +10,7 @@ pub mod apps;
 mod completions;
 pub mod env;
 pub mod login;
+pub mod runtime_versions;
 pub mod runtimes;
 pub mod spaces;
 pub mod task_results;
@@ -74,6 +75,24 @@ impl Context {
         body: Option<&Value>,
     ) -> Result<Answer, CliError> {
         self.client.json(method, self.url(path), body, None).await
+    }
+
+    /// The namespace a manifest is applied in: the one it names, unless the
+    /// command line names another (refused), else the context's.
+    pub fn namespace_for(&self, manifest: Option<String>) -> Result<String, CliError> {
+        match manifest {
+            Some(ns) if self.namespace_given && ns != self.namespace => {
+                Err(CliError::invalid_field(
+                    "metadata.namespace",
+                    format!(
+                        "the manifest is for namespace {ns} but the command names {}",
+                        self.namespace
+                    ),
+                ))
+            }
+            Some(ns) => Ok(ns),
+            None => Ok(self.namespace.clone()),
+        }
     }
 
     /// `GET path`, its JSON answer.
@@ -156,13 +175,24 @@ pub(crate) async fn print_list<T: DeserializeOwned>(
     noun: &str,
     table: impl FnOnce(&[T]) -> String,
 ) -> Result<(), CliError> {
+    let path = paths::collection(&ctx.namespace, collection);
+    print_items(ctx, list_all(ctx, &path, selector).await?, noun, table)
+}
+
+/// Prints listed `items`: as JSON or YAML, or as `table` of them, or a note that
+/// the namespace has no `noun`.
+pub(crate) fn print_items<T: DeserializeOwned>(
+    ctx: &Context,
+    items: Vec<Value>,
+    noun: &str,
+    table: impl FnOnce(&[T]) -> String,
+) -> Result<(), CliError> {
     /// The list as printed: one page with every item.
     #[derive(Deserialize)]
     struct Items<T> {
         items: Vec<T>,
     }
-    let path = paths::collection(&ctx.namespace, collection);
-    let body = json!({ "items": list_all(ctx, &path, selector).await? });
+    let body = json!({ "items": items });
     print_with(ctx, &body, |list: Items<T>| {
         if list.items.is_empty() {
             note(&format!("No {noun} in namespace {}.", ctx.namespace));
@@ -217,6 +247,11 @@ pub(crate) async fn stream_out(
     let mut url = ctx.url(path);
     add_query(&mut url, query);
     let response = ctx.client.send(Method::GET, url, None, None, true).await?;
+    copy_out(ctx, response).await
+}
+
+/// Copies the body of `response` to standard output as it arrives, bytes as sent.
+pub(crate) async fn copy_out(ctx: &Context, response: reqwest::Response) -> Result<(), CliError> {
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|source| CliError::Http {

@@ -1,4 +1,6 @@
-//! `wharf runtimes …`: create, list, get, status, delete and credentials.
+//! `wharf runtimes …`: create, list, get, status, delete and credentials; the
+//! versions (`wharf runtimes versions …`) and `invoke` live in
+//! [`super::runtime_versions`].
 
 use clap::{ArgGroup, Args, Subcommand};
 use k8s_openapi::jiff::Timestamp;
@@ -9,6 +11,7 @@ use wharf_model::runtime::Runtime;
 use wharf_model::runtime::binding_env::RuntimeEngine;
 use wharf_model::wire::paths::{self, Collection, RuntimeResource};
 
+use super::runtime_versions::{self, InvokeArgs, VersionsCommand};
 use super::timeout::{Timeout, parse_timeout};
 use super::{Context, ListArgs, decode, encode, note_or_nothing, print_list, print_with};
 use crate::client::add_query;
@@ -52,6 +55,14 @@ pub enum RuntimesCommand {
     /// `eval "$(wharf runtimes credentials NAME --env)"`; -o json|yaml prints
     /// everything, for programs.
     Credentials(CredentialsArgs),
+    /// Manage RuntimeVersions: workflows of container nodes chained by NATS
+    /// subjects on a Runtime, Stopped, Started or Published.
+    #[command(subcommand)]
+    Versions(VersionsCommand),
+    /// Send a request through a workflow of a Runtime's published version (or
+    /// of --version) and print the answer's bytes as they are.
+    #[command(disable_version_flag = true)]
+    Invoke(InvokeArgs),
 }
 
 /// `wharf runtimes create`.
@@ -180,6 +191,8 @@ pub async fn run(ctx: &Context, command: RuntimesCommand) -> Result<(), CliError
             note_or_nothing(ctx, &text)
         }
         RuntimesCommand::Credentials(args) => credentials(ctx, args).await,
+        RuntimesCommand::Versions(command) => runtime_versions::run(ctx, command).await,
+        RuntimesCommand::Invoke(args) => runtime_versions::invoke(ctx, args).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! How long a command waits: `--timeout` of the App commands (bounded by the
-//! server's longest wait) and `--timeout-wait` of the Task commands (unbounded: the
-//! client asks again).
+//! server's longest wait), `--timeout-wait` of the Task commands (unbounded: the
+//! client asks again) and `--timeout` of `wharf runtimes invoke` (bounded by the
+//! server's longest invoke).
 
 use std::time::Duration;
 
@@ -8,6 +9,9 @@ use wharf_model::duration::parse_duration;
 
 /// The longest wait the server allows.
 const MAX_WAIT: Duration = Duration::from_secs(600);
+
+/// The longest an invoke may wait for its answer, as the server allows.
+const MAX_INVOKE_WAIT: Duration = Duration::from_secs(300);
 
 /// A wait's length, as written and as a duration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +48,17 @@ pub fn parse_timeout(text: &str) -> Result<Timeout, String> {
     Ok(timeout)
 }
 
+/// Reads the `--timeout` of an invoke: a duration from 1s to 5m.
+pub fn parse_invoke_timeout(text: &str) -> Result<Timeout, String> {
+    let timeout = at_least_a_second(text, "the timeout must be at least 1s")?;
+    if timeout.duration > MAX_INVOKE_WAIT {
+        return Err(format!(
+            "{text} is longer than an invoke may wait: use at most 5m"
+        ));
+    }
+    Ok(timeout)
+}
+
 /// Reads `--timeout-wait`: any duration of at least 1s (it may exceed the server's
 /// ten minutes: the client asks again).
 pub fn parse_wait_limit(text: &str) -> Result<Timeout, String> {
@@ -68,5 +83,11 @@ mod tests {
             Duration::from_secs(7200)
         );
         assert!(parse_wait_limit("0s").is_err());
+        assert_eq!(
+            parse_invoke_timeout("30s").unwrap().duration,
+            Duration::from_secs(30)
+        );
+        assert!(parse_invoke_timeout("6m").is_err());
+        assert!(parse_invoke_timeout("0s").is_err());
     }
 }
