@@ -182,6 +182,7 @@ pub fn build_runtime(name: &str, new: NewRuntime) -> Result<Runtime, CliError> {
         postgres: take(RuntimeEngine::Postgres),
         redis: take(RuntimeEngine::Redis),
         deletion_policy: new.deletion_policy.map(Into::into).unwrap_or_default(),
+        entrypoint: None,
     };
     let mut runtime = Runtime::new(name, spec);
     if !new.labels.is_empty() {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::DeleteParams;
 use serde_json::json;
 use support::{Server, TempDir, free_port, start_runtime_nats, until};
@@ -35,6 +36,7 @@ spec:
   runtime: rt
   state: Started
   config: [{name: MODEL, value: letters}]
+  entrypoint: {image: 'registry.example.com/entrypoint:1'}
   workflows:
     - name: classify
       entrypoint: ClassifyLetter
@@ -105,6 +107,21 @@ fn phase(version: &RuntimeVersion) -> Option<VersionPhase> {
         .and_then(|s| s.phase)
 }
 
+/// The Service an Ingress's one path goes to.
+fn backend(ingress: &Ingress) -> String {
+    ingress.spec.as_ref().unwrap().rules.as_ref().unwrap()[0]
+        .http
+        .as_ref()
+        .unwrap()
+        .paths[0]
+        .backend
+        .service
+        .as_ref()
+        .unwrap()
+        .name
+        .clone()
+}
+
 fn env_value(deployment: &Deployment, name: &str) -> String {
     deployment
         .spec
@@ -142,8 +159,10 @@ async fn a_version_chains_its_nodes_makes_its_stream_and_publishes_one_at_a_time
 
 async fn scenario(fx: Fixture, client_port: u16) {
     let _volumes = StaticVolumes::for_claims(&fx.client, &fx.ns, &["data-rt-nats-0"]).await;
-    fx.create::<Runtime>("metadata: {name: rt}\nspec: {nats: {replicas: 1}}")
-        .await;
+    fx.create::<Runtime>(
+        "metadata: {name: rt}\nspec: {nats: {replicas: 1}, entrypoint: {host: models.example.com}}",
+    )
+    .await;
     fx.wait_for::<Runtime>("rt", "the Runtime Ready", |r| {
         r.status
             .as_ref()
@@ -226,6 +245,11 @@ async fn scenario(fx: Fixture, client_port: u16) {
             == Some("v1")
     })
     .await;
+    let route: Ingress = fx
+        .wait_for("rt-entrypoint", "the route to v1", |i: &Ingress| {
+            backend(i) == "v1-entrypoint"
+        })
+        .await;
     fx.create::<RuntimeVersion>(&version_yaml("v2", "Published"))
         .await;
     fx.wait_for("v2", "v2 Published", |v: &RuntimeVersion| {
@@ -238,6 +262,15 @@ async fn scenario(fx: Fixture, client_port: u16) {
         })
         .await;
     assert!(!is_true(&v1.status.unwrap().conditions, "Published"));
+    let switched: Ingress = fx
+        .wait_for("rt-entrypoint", "the route to v2", |i: &Ingress| {
+            backend(i) == "v2-entrypoint"
+        })
+        .await;
+    assert_eq!(
+        switched.metadata.uid, route.metadata.uid,
+        "one route, switched in place"
+    );
     fx.wait_for("rt", "the Runtime naming v2", |r: &Runtime| {
         r.status
             .as_ref()

@@ -6,5 +6,7 @@ pub mod build;
 pub mod spec;
 pub mod status;
 
-pub use spec::{DeletionPolicy, EngineSpec, Runtime, RuntimeSpec, S3Spec, Storage};
+pub use spec::{
+    DeletionPolicy, EngineSpec, Runtime, RuntimeEntrypoint, RuntimeSpec, S3Spec, Storage,
+};
 pub use status::{EngineStatus, RuntimePhase, RuntimeStatus};

@@ -82,6 +82,28 @@ pub struct RuntimeSpec {
     /// What deleting the Runtime does to its data (default `Retain`).
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+
+    /// Where the published RuntimeVersion's entrypoint is served: an Ingress
+    /// for this host that follows the publication (one write switches it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<RuntimeEntrypoint>,
+}
+
+/// The host of a Runtime's published version.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeEntrypoint {
+    /// The host name, e.g. `models.example.com`.
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+        length(min = 1, max = 253)
+    )]
+    pub host: String,
+
+    /// The IngressClass; the operator's default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub ingress_class_name: Option<String>,
 }
 
 /// One engine's settings.

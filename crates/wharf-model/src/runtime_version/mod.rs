@@ -8,8 +8,10 @@ pub mod spec;
 pub mod status;
 pub mod subjects;
 
-pub use spec::{Edge, Node, RuntimeVersion, RuntimeVersionSpec, VersionState, Workflow};
-pub use status::{NodeStatus, RuntimeVersionStatus, StreamStatus, VersionPhase};
+pub use spec::{
+    Edge, EntrypointSpec, Node, RuntimeVersion, RuntimeVersionSpec, VersionState, Workflow,
+};
+pub use status::{EntrypointStatus, NodeStatus, RuntimeVersionStatus, StreamStatus, VersionPhase};
 
 /// The Runtime annotation naming its published version. The RuntimeVersion
 /// controller writes it (one write switches the publication over); the Runtime

@@ -75,6 +75,13 @@ pub struct RuntimeVersionSpec {
         .message("config takes value, secretRef or configMapRef; generated secrets belong to Apps"))]
     pub config: Vec<EnvVar>,
 
+    /// The version's front door: a container that takes requests (e.g. KRE's
+    /// gRPC entrypoint) and hands each to its workflow's input subject. It is
+    /// what the Runtime's `entrypoint.host` serves while this version is
+    /// published. Wharf's own `invoke` needs none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<EntrypointSpec>,
+
     /// The workflows, each a chain of nodes with an entrypoint (at most 4: the
     /// API server bounds the cost of checking every node's fields).
     #[schemars(length(min = 1, max = 4))]
@@ -215,6 +222,40 @@ pub struct Node {
     pub files: Vec<FileSpec>,
 }
 
+/// The entrypoint container of a version.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.env) || self.env.all(v, !has(v.secret))")
+    .message("the entrypoint's env takes value, secretRef or configMapRef; generated secrets belong to Apps"))]
+pub struct EntrypointSpec {
+    /// The container image.
+    #[schemars(
+        regex(pattern = r"^[a-zA-Z0-9][a-zA-Z0-9._/:@+-]*$"),
+        length(min = 1, max = 512)
+    )]
+    pub image: String,
+
+    /// The port it listens on (default 8080); its Service serves it.
+    #[serde(default = "default_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+
+    /// Pods while the version runs (default 1).
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 100))]
+    pub replicas: i32,
+
+    /// CPU, memory and other resources of the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+
+    /// Its own environment, over the version's `config`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    pub env: Vec<EnvVar>,
+}
+
 /// `from` writes the subject `to` reads.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Edge {
@@ -228,4 +269,8 @@ pub struct Edge {
 
 fn one() -> i32 {
     1
+}
+
+fn default_port() -> i32 {
+    8080
 }

@@ -21,6 +21,10 @@ pub struct RuntimeVersionStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeStatus>,
 
+    /// The entrypoint's pods, when the version has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<EntrypointStatus>,
+
     /// The version's JetStream stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamStatus>,
@@ -59,6 +63,22 @@ pub struct NodeStatus {
     #[serde(default)]
     pub ready_replicas: i32,
     /// Why the node is not ready, e.g. an image that cannot be pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The entrypoint as observed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EntrypointStatus {
+    /// Its Deployment (and Service).
+    pub deployment: String,
+    /// Pods asked for (0 while the version is stopped).
+    pub replicas: i32,
+    /// Pods ready.
+    #[serde(default)]
+    pub ready_replicas: i32,
+    /// Why it is not ready, e.g. an image that cannot be pulled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

@@ -7,14 +7,20 @@
 //! one not yet recorded is the newest of all. Every reconcile computes the same
 //! winner from the same facts, so two reconciles never take turns.
 
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ListParams, Patch, PatchParams};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, ResourceExt};
 use serde_json::json;
 use wharf_model::runtime::Runtime;
+use wharf_model::runtime::build::RUNTIME_LABEL;
+use wharf_model::runtime_version::build::entrypoint;
 use wharf_model::runtime_version::{PUBLISHED_ANNOTATION, RuntimeVersion, VersionState};
+use wharf_model::workload::ChildMeta;
 
+use crate::Context;
 use crate::error::{Error, ObjectName};
+use crate::kit::{ApplyError, Children};
 
 /// The field manager of the publication's writes (the Runtime's annotation,
 /// a demoted version's state), apart from Wharf's applies.
@@ -23,8 +29,8 @@ const MANAGER: &str = "wharf-publish";
 /// Where a version stands in its Runtime's publication.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Publication {
-    /// The Runtime's published version is this one.
-    Holds,
+    /// The Runtime's published version is this one; what serves it, in words.
+    Holds(String),
     /// It asks to be published, but `0` asked later and wins.
     Superseded(String),
     /// It does not ask.
@@ -47,10 +53,11 @@ pub fn winner<'a>(
 /// annotation names it and the others are moved to `Started`; when it does
 /// not ask, an annotation naming it is removed.
 pub async fn settle(
-    client: &Client,
+    ctx: &Context,
     version: &RuntimeVersion,
     runtime: &Runtime,
 ) -> Result<Publication, Error> {
+    let client = &ctx.client;
     let name = version.name_any();
     let namespace = version.namespace().unwrap_or_default();
     let owner = ObjectName::of(version);
@@ -59,6 +66,7 @@ pub async fn settle(
     if version.spec.state != VersionState::Published {
         if published == Some(&name) {
             annotate(&runtimes, runtime, None, &owner).await?;
+            withdraw_route(ctx, runtime, &name).await?;
         }
         return Ok(Publication::NotAsked);
     }
@@ -116,7 +124,73 @@ pub async fn settle(
             })?;
         tracing::info!(version = %name, demoted = %other.name_any(), "published; the previous version is now Started");
     }
-    Ok(Publication::Holds)
+    Ok(Publication::Holds(route(ctx, version, runtime).await?))
+}
+
+/// Points the Runtime's entrypoint host at `version`'s entrypoint (one apply
+/// of the one Ingress, so the switch is one step), and says what serves it.
+async fn route(
+    ctx: &Context,
+    version: &RuntimeVersion,
+    runtime: &Runtime,
+) -> Result<String, Error> {
+    let name = version.name_any();
+    let rt = runtime.name_any();
+    let published = format!("the published version of Runtime {rt}");
+    let Some(entrypoint) = &runtime.spec.entrypoint else {
+        return Ok(format!(
+            "{published}; the Runtime has no entrypoint.host, so only Wharf's invoke reaches it"
+        ));
+    };
+    if version.spec.entrypoint.is_none() {
+        withdraw_route(ctx, runtime, "").await?;
+        return Ok(format!(
+            "{published}; it has no entrypoint container, so {} serves nothing (Wharf's invoke reaches it)",
+            entrypoint.host
+        ));
+    }
+    let Ok(meta) = ChildMeta::of(runtime, RUNTIME_LABEL) else {
+        return Ok(format!(
+            "{published}; the Runtime was read without its metadata, so no route was made"
+        ));
+    };
+    let class = ctx.config.app_defaults.ingress_class.as_deref();
+    let ingress = entrypoint::route(&meta, entrypoint, &name, class);
+    match Children::of(&ctx.client, runtime)
+        .apply(&ingress, None)
+        .await
+    {
+        Ok(_) => Ok(format!("{published}, served at http://{}", entrypoint.host)),
+        Err(ApplyError::Refused(problem)) => Ok(format!(
+            "{published}; its route for {} was refused: {}",
+            entrypoint.host, problem.message
+        )),
+        Err(ApplyError::Failed(error)) => Err(error),
+    }
+}
+
+/// Deletes the Runtime's route when it points at `version` (any version when
+/// empty).
+async fn withdraw_route(ctx: &Context, runtime: &Runtime, version: &str) -> Result<(), Error> {
+    let ingresses =
+        Api::<Ingress>::namespaced(ctx.client.clone(), &runtime.namespace().unwrap_or_default());
+    let name = entrypoint::route_name(&runtime.name_any());
+    let Some(current) = ingresses
+        .get_opt(&name)
+        .await
+        .map_err(|source| Error::ReadReference {
+            owner: ObjectName::of(runtime),
+            reference: ObjectName::new::<Ingress>(runtime.namespace().as_deref(), &name),
+            source,
+        })?
+    else {
+        return Ok(());
+    };
+    let points_at = current.annotations().get(PUBLISHED_ANNOTATION);
+    if version.is_empty() || points_at.map(String::as_str) == Some(version) {
+        Children::of(&ctx.client, runtime).delete(&current).await?;
+    }
+    Ok(())
 }
 
 /// Sets (or, with `None`, removes) the Runtime's published-version annotation.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
@@ -16,15 +16,13 @@ use kube::{Api, ResourceExt};
 use tracing::instrument;
 use wharf_model::runtime::Runtime;
 use wharf_model::runtime::binding_env::{RuntimeEngine, RuntimeRef};
-use wharf_model::runtime_version::build::{
-    self, NODE_LABEL, NodeChildren, RuntimeFacts, VERSION_LABEL,
-};
+use wharf_model::runtime_version::build::{self, NODE_LABEL, RuntimeFacts, VERSION_LABEL};
 use wharf_model::runtime_version::{
     RuntimeVersion, RuntimeVersionStatus, StreamStatus, VersionPhase, VersionState,
 };
 
 use super::publish;
-use super::status::{Observed, compute, node_status};
+use super::status::{Observed, compute, entrypoint_status, node_status};
 use super::stream;
 use crate::error::ObjectName;
 use crate::kit::{self, ApplyError, Children, Problem};
@@ -100,18 +98,15 @@ async fn apply(version: &RuntimeVersion, ctx: &Context) -> Result<Action, Error>
     };
 
     let children = Children::of(&ctx.client, version);
-    let mut deployments = Vec::new();
-    for node in &built.nodes {
-        match apply_node(&children, node).await {
-            Ok(deployment) => deployments.push(deployment),
-            Err(ApplyError::Refused(problem)) => {
-                kit::report(ctx, version, &compute(version, Observed::Failed(problem))).await?;
-                return Ok(Action::requeue(WHILE_STARTING));
-            }
-            Err(ApplyError::Failed(error)) => return Err(error),
+    let (deployments, entrypoint) = match apply_all(&children, &built).await {
+        Ok(applied) => applied,
+        Err(ApplyError::Refused(problem)) => {
+            kit::report(ctx, version, &compute(version, Observed::Failed(problem))).await?;
+            return Ok(Action::requeue(WHILE_STARTING));
         }
-    }
-    remove_unwanted(ctx, version, &children, &built.nodes).await?;
+        Err(ApplyError::Failed(error)) => return Err(error),
+    };
+    remove_unwanted(ctx, version, &children, &built).await?;
 
     let runtime = Api::<Runtime>::namespaced(ctx.client.clone(), &namespace)
         .get(runtime_name)
@@ -122,9 +117,10 @@ async fn apply(version: &RuntimeVersion, ctx: &Context) -> Result<Action, Error>
             source,
         })?;
     let stream = make_stream(ctx, &owner, &namespace, &runtime, &built.stream).await?;
-    let publication = publish::settle(&ctx.client, version, &runtime).await?;
+    let publication = publish::settle(ctx, version, &runtime).await?;
 
-    let problems = pod_problems(ctx, version, &built.nodes, &deployments).await?;
+    let all: Vec<&Deployment> = deployments.iter().chain(&entrypoint).collect();
+    let problems = pod_problems(ctx, version, &all).await?;
     let nodes = built
         .nodes
         .iter()
@@ -134,10 +130,15 @@ async fn apply(version: &RuntimeVersion, ctx: &Context) -> Result<Action, Error>
             node_status(node, deployment, problems.get(&name).cloned())
         })
         .collect();
+    let entrypoint = entrypoint.as_ref().map(|deployment| {
+        let name = deployment.metadata.name.clone().unwrap_or_default();
+        entrypoint_status(deployment, problems.get(&name).cloned())
+    });
     let status = compute(
         version,
         Observed::Made {
             nodes,
+            entrypoint,
             stream,
             publication,
         },
@@ -154,15 +155,25 @@ async fn apply(version: &RuntimeVersion, ctx: &Context) -> Result<Action, Error>
     }))
 }
 
-/// Applies a node's files and Deployment; returns the Deployment.
-async fn apply_node(
+/// Applies every node's files and Deployment, then the entrypoint's Service
+/// and Deployment; returns the Deployments (the nodes' in order).
+async fn apply_all(
     children: &Children<'_>,
-    node: &NodeChildren,
-) -> Result<Deployment, ApplyError> {
-    if let Some(files) = &node.files {
-        children.apply(files, None).await?;
+    built: &build::Built,
+) -> Result<(Vec<Deployment>, Option<Deployment>), ApplyError> {
+    let mut deployments = Vec::with_capacity(built.nodes.len());
+    for node in &built.nodes {
+        if let Some(files) = &node.files {
+            children.apply(files, None).await?;
+        }
+        deployments.push(children.apply(&node.deployment, None).await?);
     }
-    children.apply(&node.deployment, None).await
+    let mut entrypoint = None;
+    if let Some(front) = &built.entrypoint {
+        children.apply(&front.service, None).await?;
+        entrypoint = Some(children.apply(&front.deployment, None).await?);
+    }
+    Ok((deployments, entrypoint))
 }
 
 /// Deletes the Deployments and ConfigMaps of nodes the version no longer has.
@@ -170,9 +181,10 @@ async fn remove_unwanted(
     ctx: &Context,
     version: &RuntimeVersion,
     children: &Children<'_>,
-    nodes: &[NodeChildren],
+    built: &build::Built,
 ) -> Result<(), Error> {
-    let wanted: BTreeSet<String> = nodes
+    let mut wanted: BTreeSet<String> = built
+        .nodes
         .iter()
         .flat_map(|n| {
             [
@@ -182,6 +194,9 @@ async fn remove_unwanted(
         })
         .flatten()
         .collect();
+    if let Some(front) = &built.entrypoint {
+        wanted.extend(front.deployment.metadata.name.clone());
+    }
     let namespace = version.namespace().unwrap_or_default();
     let selector = format!("{VERSION_LABEL}={}", version.name_any());
     let uid = version.uid().unwrap_or_default();
@@ -210,6 +225,17 @@ async fn remove_unwanted(
         .items
         .iter()
         .filter(|c| unwanted(*c, &wanted, &uid))
+    {
+        children.delete(old).await?;
+    }
+    let services = Api::<Service>::namespaced(ctx.client.clone(), &namespace)
+        .list(&params)
+        .await
+        .map_err(listed)?;
+    for old in services
+        .items
+        .iter()
+        .filter(|s| unwanted(*s, &wanted, &uid))
     {
         children.delete(old).await?;
     }
@@ -264,10 +290,9 @@ async fn make_stream(
 async fn pod_problems(
     ctx: &Context,
     version: &RuntimeVersion,
-    nodes: &[NodeChildren],
-    deployments: &[Deployment],
+    deployments: &[&Deployment],
 ) -> Result<BTreeMap<String, String>, Error> {
-    let short = nodes.iter().zip(deployments).any(|(_, d)| {
+    let short = deployments.iter().any(|d| {
         let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
         let ready = d
             .status
@@ -365,7 +390,7 @@ async fn cleanup(version: &RuntimeVersion, ctx: &Context) -> Result<Action, Erro
     };
     let mut withdrawn = version.clone();
     withdrawn.spec.state = VersionState::Stopped;
-    publish::settle(&ctx.client, &withdrawn, &runtime).await?;
+    publish::settle(ctx, &withdrawn, &runtime).await?;
     let access = stream::access(
         &ctx.client,
         &owner,

@@ -6,7 +6,8 @@ use k8s_openapi::jiff::Timestamp;
 use wharf_model::conditions::{ConditionUpdate, merge_conditions};
 use wharf_model::runtime_version::build::NodeChildren;
 use wharf_model::runtime_version::{
-    NodeStatus, RuntimeVersion, RuntimeVersionStatus, StreamStatus, VersionPhase, VersionState,
+    EntrypointStatus, NodeStatus, RuntimeVersion, RuntimeVersionStatus, StreamStatus, VersionPhase,
+    VersionState,
 };
 
 use super::publish::Publication;
@@ -22,6 +23,8 @@ pub enum Observed {
     Made {
         /// Every node, in order.
         nodes: Vec<NodeStatus>,
+        /// The entrypoint, when the version has one.
+        entrypoint: Option<EntrypointStatus>,
         /// The stream.
         stream: StreamStatus,
         /// Where the version stands in the publication.
@@ -36,26 +39,49 @@ pub fn node_status(
     deployment: &Deployment,
     pull_problem: Option<String>,
 ) -> NodeStatus {
-    let status = deployment.status.as_ref();
-    let current = status.and_then(|s| s.observed_generation) == deployment.metadata.generation;
+    let (replicas, ready_replicas) = pods(deployment);
     NodeStatus {
         workflow: node.workflow.clone(),
         node: node.node.clone(),
         deployment: deployment.metadata.name.clone().unwrap_or_default(),
         input: node.input.clone(),
         output: node.output.clone(),
-        replicas: deployment
-            .spec
-            .as_ref()
-            .and_then(|s| s.replicas)
-            .unwrap_or(0),
-        ready_replicas: if current {
-            status.and_then(|s| s.ready_replicas).unwrap_or(0)
-        } else {
-            0
-        },
+        replicas,
+        ready_replicas,
         message: pull_problem,
     }
+}
+
+/// The entrypoint's status from its applied Deployment.
+pub fn entrypoint_status(
+    deployment: &Deployment,
+    pull_problem: Option<String>,
+) -> EntrypointStatus {
+    let (replicas, ready_replicas) = pods(deployment);
+    EntrypointStatus {
+        deployment: deployment.metadata.name.clone().unwrap_or_default(),
+        replicas,
+        ready_replicas,
+        message: pull_problem,
+    }
+}
+
+/// Pods asked for and ready (ready only counts once the Deployment's status
+/// speaks of its current spec).
+fn pods(deployment: &Deployment) -> (i32, i32) {
+    let status = deployment.status.as_ref();
+    let current = status.and_then(|s| s.observed_generation) == deployment.metadata.generation;
+    let replicas = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(0);
+    let ready = if current {
+        status.and_then(|s| s.ready_replicas).unwrap_or(0)
+    } else {
+        0
+    };
+    (replicas, ready)
 }
 
 /// The status `observed` means for `version`.
@@ -92,6 +118,7 @@ pub fn compute(version: &RuntimeVersion, observed: Observed) -> RuntimeVersionSt
         }
         Observed::Made {
             nodes,
+            entrypoint,
             stream,
             publication,
         } => {
@@ -100,17 +127,32 @@ pub fn compute(version: &RuntimeVersion, observed: Observed) -> RuntimeVersionSt
                 .filter(|n| n.replicas > 0 && n.ready_replicas >= n.replicas)
                 .count();
             let stopped = nodes.iter().all(|n| n.replicas == 0);
+            let front = entrypoint.as_ref().map(|e| {
+                (
+                    "entrypoint".to_owned(),
+                    e.replicas,
+                    e.ready_replicas,
+                    &e.message,
+                )
+            });
             let waiting: Vec<String> = nodes
                 .iter()
-                .filter(|n| n.replicas == 0 || n.ready_replicas < n.replicas)
-                .map(|n| match &n.message {
-                    Some(why) => format!("{}/{}: {why}", n.workflow, n.node),
-                    None => format!(
-                        "{}/{}: {} of {} pods ready",
-                        n.workflow, n.node, n.ready_replicas, n.replicas
-                    ),
+                .map(|n| {
+                    (
+                        format!("{}/{}", n.workflow, n.node),
+                        n.replicas,
+                        n.ready_replicas,
+                        &n.message,
+                    )
+                })
+                .chain(front)
+                .filter(|(_, replicas, ready, _)| *replicas == 0 || ready < replicas)
+                .map(|(what, replicas, ready, message)| match message {
+                    Some(why) => format!("{what}: {why}"),
+                    None => format!("{what}: {ready} of {replicas} pods ready"),
                 })
                 .collect();
+            let stopped = stopped && entrypoint.as_ref().is_none_or(|e| e.replicas == 0);
             let stream_ready = stream.ready;
             let stream_message = stream.message.clone().unwrap_or_else(|| {
                 format!(
@@ -129,14 +171,11 @@ pub fn compute(version: &RuntimeVersion, observed: Observed) -> RuntimeVersionSt
                 },
                 stream_message.clone(),
             ));
-            let published = publication == Publication::Holds;
+            let published = matches!(publication, Publication::Holds(_));
             updates.push(match &publication {
-                Publication::Holds => ConditionUpdate::new(
-                    "Published",
-                    true,
-                    "Published",
-                    format!("the published version of Runtime {}", version.spec.runtime),
-                ),
+                Publication::Holds(served) => {
+                    ConditionUpdate::new("Published", true, "Published", served.clone())
+                }
                 Publication::Superseded(by) => ConditionUpdate::new(
                     "Published",
                     false,
@@ -152,6 +191,7 @@ pub fn compute(version: &RuntimeVersion, observed: Observed) -> RuntimeVersionSt
             });
             status.summary = Some(format!("{running}/{}", nodes.len()));
             status.nodes = nodes;
+            status.entrypoint = entrypoint;
             status.stream = Some(stream);
             if !stream_ready {
                 ready(

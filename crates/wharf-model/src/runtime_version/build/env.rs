@@ -35,15 +35,7 @@ pub(super) fn node_env(
     config: &[EnvVar],
     own: &[EnvVar],
 ) -> Vec<core::EnvVar> {
-    let given: Vec<String> = config.iter().chain(own).map(|v| v.name.clone()).collect();
-    let reference = RuntimeRef {
-        name: position.runtime.to_owned(),
-        engines: vec![],
-    };
-    let mut env = binding_env(&reference, engines, &given);
-    for var in config.iter().chain(own) {
-        set(&mut env, container_var(var));
-    }
+    let mut env = configured(position.runtime, engines, config, own);
     // Where the node sits is Wharf's to say: these win over config and env.
     let position_vars = [
         ("KRT_RUNTIME", position.runtime),
@@ -61,6 +53,49 @@ pub(super) fn node_env(
     ];
     for (name, value) in position_vars {
         set(&mut env, literal(name, value));
+    }
+    env
+}
+
+/// The entrypoint's variables: bindings, `config`, `own`, then where it sits
+/// and `KRT_NATS_SUBJECTS`, a JSON object of each workflow's `input` and
+/// `output` subjects by the name it is invoked by.
+pub(super) fn entrypoint_env(
+    runtime: &str,
+    version: &str,
+    stream: &str,
+    subjects: &str,
+    engines: &[Engine],
+    config: &[EnvVar],
+    own: &[EnvVar],
+) -> Vec<core::EnvVar> {
+    let mut env = configured(runtime, engines, config, own);
+    for (name, value) in [
+        ("KRT_RUNTIME", runtime),
+        ("KRT_VERSION", version),
+        ("KRT_NATS_STREAM", stream),
+        ("KRT_NATS_SUBJECTS", subjects),
+    ] {
+        set(&mut env, literal(name, value));
+    }
+    env
+}
+
+/// The bindings of `engines`, then `config` and `own`.
+fn configured(
+    runtime: &str,
+    engines: &[Engine],
+    config: &[EnvVar],
+    own: &[EnvVar],
+) -> Vec<core::EnvVar> {
+    let given: Vec<String> = config.iter().chain(own).map(|v| v.name.clone()).collect();
+    let reference = RuntimeRef {
+        name: runtime.to_owned(),
+        engines: vec![],
+    };
+    let mut env = binding_env(&reference, engines, &given);
+    for var in config.iter().chain(own) {
+        set(&mut env, container_var(var));
     }
     env
 }

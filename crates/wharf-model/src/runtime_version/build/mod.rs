@@ -3,6 +3,7 @@
 //! ConfigMap for its files; and the version's stream as the operator asks NATS
 //! for it.
 
+pub mod entrypoint;
 mod env;
 mod node;
 #[cfg(test)]
@@ -88,6 +89,8 @@ pub struct Built {
     pub nodes: Vec<NodeChildren>,
     /// The stream.
     pub stream: StreamPlan,
+    /// The entrypoint, when the version has one.
+    pub entrypoint: Option<entrypoint::EntrypointChildren>,
 }
 
 /// Name of a node's Deployment: `<version>-<workflow>-<node>`.
@@ -132,6 +135,7 @@ pub fn build(version: &RuntimeVersion, runtime: &RuntimeFacts) -> Result<Built, 
         }
     }
     Ok(Built {
+        entrypoint: entrypoint::children(&meta, version, &workflows, runtime),
         stream: StreamPlan {
             name: subjects::stream_name(&meta.name),
             subjects: subjects::stream_subjects(&meta.name, &version.spec.workflows),

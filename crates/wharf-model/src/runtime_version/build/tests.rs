@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::EnvVar as K8sEnvVar;
 use super::*;
 use crate::runtime_version::RuntimeVersion;
 use crate::test_fixtures::served;
+use crate::workload::ChildMeta;
 
 const SPEC: &str = "
 runtime: models
@@ -182,4 +183,63 @@ fn names_too_long_and_reserved_names_are_refused() {
         .replace("etl, to", "entrypoint, to");
     let error = build(&version(&reserved), &facts()).unwrap_err();
     assert!(matches!(error, BuildError::ReservedNodeName(_)), "{error}");
+}
+
+#[test]
+fn an_entrypoint_knows_each_workflows_subjects_and_the_route_follows_the_version() {
+    let with_entrypoint =
+        format!("{SPEC}entrypoint: {{image: 'registry.example.com/entry:1', port: 9000}}\n");
+    let built = build(&version(&with_entrypoint), &facts()).unwrap();
+    let front = built.entrypoint.expect("an entrypoint");
+    assert_eq!(
+        front.deployment.metadata.name.as_deref(),
+        Some("v1-entrypoint")
+    );
+    let pod = front
+        .deployment
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .clone()
+        .unwrap();
+    let env = pod.containers[0].env.clone().unwrap();
+    let subjects: serde_json::Value =
+        serde_json::from_str(&value(&env, "KRT_NATS_SUBJECTS")).unwrap();
+    assert_eq!(
+        subjects["ClassifyLetter"],
+        serde_json::json!({"input": "v1.classify.entrypoint", "output": "v1.classify.stats"})
+    );
+    assert_eq!(
+        pod.containers[0].ports.as_ref().unwrap()[0].container_port,
+        9000
+    );
+    let port = &front.service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0];
+    assert_eq!(port.port, entrypoint::SERVICE_PORT);
+
+    let runtime = served(
+        crate::runtime::Runtime::new,
+        "models",
+        "nats: {}\nentrypoint: {host: models.example.com}",
+        "uid-rt",
+    );
+    let meta = ChildMeta::of(&runtime, crate::runtime::build::RUNTIME_LABEL).unwrap();
+    let entrypoint_spec = runtime.spec.entrypoint.as_ref().unwrap();
+    let route = entrypoint::route(&meta, entrypoint_spec, "v2", Some("nginx"));
+    assert_eq!(route.metadata.name.as_deref(), Some("models-entrypoint"));
+    assert_eq!(
+        route.metadata.owner_references.as_ref().unwrap()[0].uid,
+        "uid-rt"
+    );
+    let spec = route.spec.unwrap();
+    assert_eq!(spec.ingress_class_name.as_deref(), Some("nginx"));
+    let rule = &spec.rules.unwrap()[0];
+    assert_eq!(rule.host.as_deref(), Some("models.example.com"));
+    let backend = rule.http.as_ref().unwrap().paths[0]
+        .backend
+        .service
+        .clone()
+        .unwrap();
+    assert_eq!(backend.name, "v2-entrypoint");
 }
