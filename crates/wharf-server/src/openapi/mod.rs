@@ -222,6 +222,6 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 46);
+        assert_eq!(operations, 57);
     }
 }

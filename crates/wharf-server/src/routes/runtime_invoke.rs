@@ -22,6 +22,7 @@ use crate::auth::{Subresource, Verb};
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::invoke::InvokeError;
+use crate::openapi::CollectionProblems;
 
 /// How long an invoke waits for the answer unless told.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -55,6 +56,7 @@ pub struct InvokeQuery {
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The request, as the first node reads it (any content type; it travels as the message's `Content-Type` header)."),
     responses(
         (status = 200, description = "What the workflow's last node wrote, with its `Content-Type` (else `application/octet-stream`) and the request's id in `wharf-invoke-id`", content_type = "application/octet-stream"),
+        CollectionProblems,
         (status = 404, description = "No such version, workflow, or version of this Runtime", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
         (status = 409, description = "`version_stopped`: the version is Stopped", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
         (status = 502, description = "`nats_unavailable`: the Runtime's NATS cannot be reached or did not store the request", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
@@ -84,6 +86,7 @@ pub async fn invoke_version(
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The request, as the first node reads it."),
     responses(
         (status = 200, description = "What the workflow's last node wrote", content_type = "application/octet-stream"),
+        CollectionProblems,
         (status = 404, description = "No such Runtime or workflow", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
         (status = 409, description = "`not_published`: the Runtime has no published version", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
         (status = 502, description = "`nats_unavailable`", body = Problem, content_type = PROBLEM_CONTENT_TYPE),
