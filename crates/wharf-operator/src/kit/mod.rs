@@ -43,6 +43,7 @@
 
 mod apply;
 mod classify;
+mod finalized;
 mod ownership;
 mod run;
 mod scope;
@@ -51,6 +52,7 @@ mod unchanged;
 
 pub use apply::{ApplyError, Child, Children, delete_if_exists};
 pub use classify::{Problem, Transience, classify};
+pub use finalized::finalized;
 pub use run::{KindContext, WithStores, controller, run};
 pub use scope::{Scope, api_for};
 pub(crate) use status::reported;

@@ -12,7 +12,6 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use kube::api::{DeleteParams, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
 use kube::{Api, ResourceExt};
 use tracing::instrument;
 use wharf_model::runtime::build::access::{self, ServiceAccountRef};
@@ -51,21 +50,15 @@ kit::reported!(
 pub async fn reconcile(runtime: Arc<Runtime>, ctx: Arc<Context>) -> Result<Action, Error> {
     let api =
         Api::<Runtime>::namespaced(ctx.client.clone(), &runtime.namespace().unwrap_or_default());
-    let owner = ObjectName::of(runtime.as_ref());
-    finalizer(&api, FINALIZER, runtime, |event| async {
-        match event {
-            Finalizer::Apply(runtime) => apply(&runtime, &ctx).await,
-            Finalizer::Cleanup(runtime) => cleanup(&runtime, &ctx).await,
-        }
-    })
+    let ctx = ctx.as_ref();
+    kit::finalized(
+        &api,
+        FINALIZER,
+        runtime,
+        |runtime| async move { apply(&runtime, ctx).await },
+        |runtime| async move { cleanup(&runtime, ctx).await },
+    )
     .await
-    .map_err(|error| match error {
-        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer {
-            owner,
-            source: Box::new(other),
-        },
-    })
 }
 
 async fn apply(runtime: &Runtime, ctx: &Context) -> Result<Action, Error> {

@@ -11,7 +11,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
 use kube::{Api, ResourceExt};
 use tracing::instrument;
 use wharf_model::runtime::Runtime;
@@ -55,21 +54,15 @@ pub async fn reconcile(version: Arc<RuntimeVersion>, ctx: Arc<Context>) -> Resul
         ctx.client.clone(),
         &version.namespace().unwrap_or_default(),
     );
-    let owner = ObjectName::of(version.as_ref());
-    finalizer(&api, FINALIZER, version, |event| async {
-        match event {
-            Finalizer::Apply(version) => apply(&version, &ctx).await,
-            Finalizer::Cleanup(version) => cleanup(&version, &ctx).await,
-        }
-    })
+    let ctx = ctx.as_ref();
+    kit::finalized(
+        &api,
+        FINALIZER,
+        version,
+        |version| async move { apply(&version, ctx).await },
+        |version| async move { cleanup(&version, ctx).await },
+    )
     .await
-    .map_err(|error| match error {
-        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer {
-            owner,
-            source: Box::new(other),
-        },
-    })
 }
 
 async fn apply(version: &RuntimeVersion, ctx: &Context) -> Result<Action, Error> {

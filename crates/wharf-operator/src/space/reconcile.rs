@@ -9,7 +9,6 @@ use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
 use kube::{Api, Client, ResourceExt};
 use tracing::instrument;
 use wharf_model::conditions::{ConditionUpdate, merge_conditions};
@@ -43,21 +42,15 @@ kit::reported!(
 #[instrument(skip_all, fields(space = %space.name_any()))]
 pub async fn reconcile(space: Arc<Space>, ctx: Arc<Context>) -> Result<Action, Error> {
     let api = Api::<Space>::all(ctx.client.clone());
-    let owner = ObjectName::of(space.as_ref());
-    finalizer(&api, FINALIZER, space, |event| async {
-        match event {
-            Finalizer::Apply(space) => apply(&space, &ctx).await,
-            Finalizer::Cleanup(space) => cleanup(&space, &ctx).await,
-        }
-    })
+    let ctx = ctx.as_ref();
+    kit::finalized(
+        &api,
+        FINALIZER,
+        space,
+        |space| async move { apply(&space, ctx).await },
+        |space| async move { cleanup(&space, ctx).await },
+    )
     .await
-    .map_err(|error| match error {
-        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer {
-            owner,
-            source: Box::new(other),
-        },
-    })
 }
 
 /// What the status says about the Space, besides its quota.
