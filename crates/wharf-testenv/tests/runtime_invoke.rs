@@ -21,7 +21,7 @@ use wharf_model::conditions::is_true;
 use wharf_model::runtime::build::env::{PodContext, resolve};
 use wharf_model::runtime::build::nats::CLIENT_PORT;
 use wharf_model::runtime::{Runtime, RuntimePhase};
-use wharf_model::runtime_version::RuntimeVersion;
+use wharf_model::runtime_version::{RuntimeVersion, VersionState};
 use wharf_testenv::api::{self, problem};
 use wharf_testenv::objects::{create_yaml, secret_text};
 use wharf_testenv::volumes::StaticVolumes;
@@ -45,6 +45,20 @@ spec:
       edges:
         - {from: model, to: stats}
         - {from: etl, to: model}";
+
+/// A second version of the same workflow whose nodes are named apart, so an
+/// answer says which version it came through.
+const VERSION_2: &str = "metadata: {name: v2}
+spec:
+  runtime: rt
+  state: Published
+  workflows:
+    - name: classify
+      entrypoint: ClassifyLetter
+      nodes:
+        - {name: prep, image: 'registry.example.com/prep:2'}
+        - {name: infer, image: 'registry.example.com/infer:2'}
+        - {name: store, image: 'registry.example.com/store:2'}";
 
 /// Starts the node of Deployment `deployment` as a `krt-node` process with its
 /// container's environment: Secret references resolved from `secrets`, and
@@ -218,6 +232,62 @@ async fn a_request_through_invoke_comes_back_through_three_nodes() {
             .await
             .unwrap();
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+        // Publish v2 and run its nodes: the Runtime's invoke answers through
+        // v2, and v1 (moved to Started) still answers by name.
+        create_yaml::<RuntimeVersion>(&client, &ns, VERSION_2).await;
+        wait_for(&runtimes, "rt", "the Runtime naming v2", WAIT, |r| {
+            r.status
+                .as_ref()
+                .and_then(|s| s.published_version.as_deref())
+                == Some("v2")
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+        wait_for(&versions, "v2", "v2's stream made", WAIT, |v| {
+            v.status
+                .as_ref()
+                .is_some_and(|s| is_true(&s.conditions, "StreamReady"))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+        let v1 = versions.get("v1").await.unwrap();
+        assert_eq!(v1.spec.state, VersionState::Started, "v1 moved to Started");
+        for node in ["prep", "infer", "store"] {
+            let deployment = deployments
+                .get(&format!("v2-classify-{node}"))
+                .await
+                .unwrap();
+            nodes.push(start_node(
+                &deployment,
+                &secrets,
+                (&binding_server, &local_server),
+                &dir,
+            ));
+        }
+        for node in &nodes[3..] {
+            let log = node.log_path();
+            until(
+                &format!("{} subscribed", node.name),
+                WAIT,
+                read_logs,
+                || async {
+                    match std::fs::read_to_string(&log) {
+                        Ok(text) if text.contains("reading") => Ok(()),
+                        _ => Err("not yet".to_owned()),
+                    }
+                },
+            )
+            .await;
+        }
+        let answer = invoke("invoke/ClassifyLetter").send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(answer.text().await.unwrap(), "hello>prep>infer>store");
+        let answer = invoke("versions/v1/workflows/classify/invoke")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.text().await.unwrap(), "hello>etl>model>stats");
 
         // No node reads any more: the invoke says so instead of hanging.
         drop(nodes);
