@@ -8,11 +8,14 @@
 #   hack/bench.sh runtimes             # a five-engine Runtime vs its children by hand (20 runs),
 #                                      #   then wharfd's memory with 1,000 Runtimes
 #   hack/bench.sh results              # a 1 GiB result download vs reading it from disk
+#   hack/bench.sh invoke               # invoke round trips (p50, p99) and throughput through a
+#                                      #   three-node workflow vs the same chain over NATS directly
 #
-# Builds wharfd and wharf-bench in release mode, then runs wharf-bench against the
-# cluster KUBECONFIG names, or the local cluster if it is already running (and
-# leaves it running), or starts the local cluster and stops it afterwards, also
-# when the benchmark fails or is interrupted.
+# Builds wharfd, wharf-bench and krt-node (the invoke benchmark's node process) in
+# release mode, then runs wharf-bench against the cluster KUBECONFIG names, or the
+# local cluster if it is already running (and leaves it running), or starts the
+# local cluster and stops it afterwards, also when the benchmark fails or is
+# interrupted.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=use-cluster.sh
@@ -20,6 +23,12 @@ source hack/use-cluster.sh
 
 # Build first: a compile error should not cost a cluster start.
 cargo build --release -p wharfd -p wharf-bench
+cargo build --release -p wharf-testenv --bin krt-node
+
+# The server programs (nats-server) the invoke benchmark runs, installed once per
+# machine, as `make test` finds them.
+WHARF_SERVERS_BIN="$(hack/servers/install.sh | tail -n 1)"
+export WHARF_SERVERS_BIN
 
 use_cluster bench
 

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::BenchError;
 use crate::api::ApiArgs;
 use crate::apps::AppsArgs;
+use crate::invoke::InvokeArgs;
 use crate::results::ResultsArgs;
 use crate::runtimes::RuntimesArgs;
 use crate::tasks::TasksArgs;
@@ -37,6 +38,10 @@ enum Command {
     /// Downloads a large result file through the API and compares it with reading
     /// the file from disk, with the server's memory while it streams.
     Results(ResultsArgs),
+    /// Sends requests through a three-node workflow with Wharf's invoke endpoint
+    /// and the same chain over NATS directly, and compares their round-trip
+    /// latency (p50, p99) and throughput.
+    Invoke(InvokeArgs),
 }
 
 impl Cli {
@@ -48,6 +53,7 @@ impl Cli {
             Command::Tasks(args) => crate::tasks::run(args).await,
             Command::Results(args) => crate::results::run(args).await,
             Command::Runtimes(args) => crate::runtimes::run(args).await,
+            Command::Invoke(args) => crate::invoke::run(args).await,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `make test`).
 //!
 //! Each benchmark is a subcommand of `wharf-bench` and a module here ([`apps`],
-//! [`runtimes`], …); they share the cluster access ([`cluster`]), throw-away
+//! [`runtimes`], [`invoke`], …); they share the cluster access ([`cluster`]), throw-away
 //! namespaces ([`namespace`]), pod capacity ([`capacity`]), a `wharfd` child
 //! process ([`wharfd`]), watch-based milestones ([`milestone`]), requests counted
 //! by user ([`user_requests`], as [`accounts`] of their own) and [`progress`]
@@ -19,6 +19,7 @@ pub mod cli;
 pub mod cluster;
 mod error;
 pub mod fan_out;
+pub mod invoke;
 pub mod milestone;
 pub mod namespace;
 pub mod progress;

@@ -33,7 +33,9 @@ pub struct ApiArgs {
 /// The goal for cached reads on this machine.
 const P99_GOAL: Duration = Duration::from_millis(10);
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// The value below which `p` percent of `sorted` lie (nearest rank); zero for
+/// none.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -41,7 +43,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn ms(d: Duration) -> String {
+/// `d` in milliseconds with two decimals, e.g. `1.25 ms`.
+pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 

@@ -47,7 +47,8 @@ fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn ratio(wharf: f64, baseline: f64) -> String {
+/// `wharf / baseline` as `1.23×`, or `–` without a baseline.
+pub fn ratio(wharf: f64, baseline: f64) -> String {
     if baseline > 0.0 {
         format!("{:.2}×", wharf / baseline)
     } else {
@@ -55,7 +56,8 @@ fn ratio(wharf: f64, baseline: f64) -> String {
     }
 }
 
-fn row(f: &mut fmt::Formatter<'_>, label: &str, a: &str, b: &str, ratio: &str) -> fmt::Result {
+/// A table row: a label, both sides' figures and their ratio.
+pub fn row(f: &mut fmt::Formatter<'_>, label: &str, a: &str, b: &str, ratio: &str) -> fmt::Result {
     writeln!(f, "{label:<26} {a:>13} {b:>13} {ratio:>8}")
 }
 
