@@ -2,9 +2,9 @@
 //! `make test`).
 //!
 //! Each benchmark is a subcommand of `wharf-bench` and a module here ([`apps`],
-//! [`runtimes`], [`invoke`], …); they share the cluster access ([`cluster`]), throw-away
-//! namespaces ([`namespace`]), pod capacity ([`capacity`]), a `wharfd` child
-//! process ([`wharfd`]), watch-based milestones ([`milestone`]), requests counted
+//! [`runtimes`], [`invoke`], …); they share the cluster access ([`cluster`]),
+//! throw-away namespaces ([`namespace`]), pod capacity ([`capacity`]), a `wharfd`
+//! child process ([`wharfd`]), watch-based milestones ([`milestone`]), requests counted
 //! by user ([`user_requests`], as [`accounts`] of their own) and [`progress`]
 //! lines.
 //!

@@ -295,7 +295,8 @@ impl Environment {
         })
     }
 
-    /// Deletes the version while its stream can still be removed, stops the
+    /// Deletes the version and the Runtime while the operator can still run
+    /// their finalizers (the stream removed from a running NATS), stops the
     /// processes, the server and the operator, and removes the namespace and the
     /// volume; a failure to clean up is only a warning.
     pub async fn stop(mut self) {
@@ -304,6 +305,12 @@ impl Environment {
             && let Err(error) = wait_deleted(&versions, VERSION, WAIT).await
         {
             eprintln!("[bench] warning: deleting the RuntimeVersion: {error}");
+        }
+        let runtimes = Api::<Runtime>::namespaced(self.client.clone(), &self.namespace);
+        if let Ok(true) = temporary::delete(&runtimes, RUNTIME, "the Runtime").await
+            && let Err(error) = wait_deleted(&runtimes, RUNTIME, WAIT).await
+        {
+            eprintln!("[bench] warning: deleting the Runtime: {error}");
         }
         self.nodes.clear();
         self.nats_server = None;
