@@ -33,12 +33,21 @@ pub fn servers_bin() -> &'static Path {
 }
 
 /// A free port on 127.0.0.1 (the OS's pick; released at once, so a server can
-/// take it).
+/// take it), never one this process was given before: the OS may hand a port
+/// it just got back twice in a row, and two servers of one test would then
+/// fight over it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port on 127.0.0.1");
+        if GIVEN.lock().expect("the port set").insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A temporary folder removed when dropped.
