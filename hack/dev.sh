@@ -24,7 +24,9 @@ cargo build -q -p wharfd -p wharf-cli
 echo "[dev] installing CRDs and RBAC" >&2
 "$kubectl" apply --server-side --force-conflicts -f deploy/crds.yaml >/dev/null
 "$kubectl" apply --server-side --force-conflicts -f deploy/rbac.yaml >/dev/null
-"$kubectl" wait --for=condition=Established crd/apps.wharf.dev --timeout=60s >/dev/null
+"$kubectl" wait --for=condition=Established crd/apps.wharf.dev crd/apptemplates.wharf.dev --timeout=60s >/dev/null
+# The starter image catalogue (`wharf templates list`).
+"$kubectl" apply --server-side --force-conflicts -f deploy/catalogue/ >/dev/null
 "$kubectl" create namespace dev --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 "$kubectl" -n dev create serviceaccount developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 "$kubectl" -n dev create rolebinding developer --clusterrole=wharf-developer \

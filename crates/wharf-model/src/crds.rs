@@ -8,11 +8,13 @@ use crate::runtime::Runtime;
 use crate::runtime_version::RuntimeVersion;
 use crate::space::Space;
 use crate::task::Task;
+use crate::template::AppTemplate;
 
 /// All of Wharf's CRDs, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
         App::crd(),
+        AppTemplate::crd(),
         Runtime::crd(),
         RuntimeVersion::crd(),
         Space::crd(),

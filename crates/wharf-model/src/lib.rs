@@ -14,8 +14,10 @@ pub mod runtime;
 pub mod runtime_version;
 pub mod space;
 pub mod task;
+pub mod template;
 #[cfg(test)]
 mod test_fixtures;
+pub mod volume;
 pub mod wire;
 pub mod workload;
 

@@ -34,6 +34,7 @@ pub fn app(name: &str) -> App {
                 name: "http".into(),
                 port: PORT,
                 protocol: PortProtocol::Tcp,
+                subdomain: None,
             }],
             ..AppSpec::default()
         },

@@ -216,3 +216,47 @@ pub struct NameAvailability {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// A deploy of an App from a catalogue entry (`AppTemplate`): where, under which
+/// name, and the few things a deploy may choose beside the template.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeployRequest {
+    /// The namespace of the new App.
+    pub namespace: String,
+
+    /// The new App's name.
+    pub name: String,
+
+    /// Host names; without any, the Space's `<name>.<baseDomain>` applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+
+    /// Pods; the template's `replicas` (or 1) when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+
+    /// Variables set over the template's, by name; new names are added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub env: Vec<crate::workload::EnvVar>,
+
+    /// Shared volumes to mount (`wharf volumes create`), kept across upgrades.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub mounts: Vec<crate::app::SharedMount>,
+}
+
+/// A page of AppTemplates (the image catalogue).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AppTemplateList {
+    /// The AppTemplates on this page, ordered by name.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub items: Vec<crate::template::AppTemplate>,
+    /// Pass as `continue` to get the next page; absent on the last page.
+    #[serde(default, rename = "continue", skip_serializing_if = "Option::is_none")]
+    pub continue_token: Option<String>,
+}

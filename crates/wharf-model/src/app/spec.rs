@@ -47,6 +47,8 @@ pub const MAX_APP_NAME: usize = 50;
     .message("every route's port must be one of the App's ports"))]
 #[x_kube(validation = Rule::new("!has(self.routes) || self.routes.size() == 0 || (has(self.hosts) && self.hosts.size() > 0)")
     .message("routes need at least one host"))]
+#[x_kube(validation = Rule::new("!has(self.mounts) || !has(self.volumes) || self.mounts.all(m, !self.volumes.exists(v, v.mountPath == m.mountPath))")
+    .message("a shared volume's mount path must differ from every volume's mount path"))]
 pub struct AppSpec {
     /// The container image, e.g. `nginx:1.27` or `registry.example.com/team/api@sha256:…`.
     #[schemars(
@@ -54,6 +56,31 @@ pub struct AppSpec {
         length(min = 1, max = 512)
     )]
     pub image: String,
+
+    /// When the node pulls the image: `Always`, `IfNotPresent` or `Never`; the
+    /// Kubernetes default (`Always` for `:latest`, else `IfNotPresent`) when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<PullPolicy>,
+
+    /// Secrets in the App's namespace holding registry credentials for the image
+    /// (`kubernetes.io/dockerconfigjson`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 8),
+        inner(
+            regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+            length(min = 1, max = 253)
+        )
+    )]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub image_pull_secrets: Vec<String>,
+
+    /// The catalogue entry (`AppTemplate`) the App was deployed from, and which
+    /// generation of it. Set by a deploy from a template; a newer generation of the
+    /// template is reported as the `UpdateAvailable` condition and applied only by an
+    /// upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRef>,
 
     /// Number of pods (default 1). Kept while `paused`, so starting again restores it.
     /// Not set together with `autoscale`.
@@ -146,6 +173,14 @@ pub struct AppSpec {
         .message("volume mount paths must be unique"))]
     pub volumes: Vec<VolumeSpec>,
 
+    /// Shared volumes (claims made on their own, e.g. `wharf volumes create`) mounted
+    /// into the container. Several Apps may mount one; an App never owns it, so
+    /// deleting the App leaves it. Mount paths are unique, also against `volumes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["mountPath".into()]))]
+    pub mounts: Vec<SharedMount>,
+
     /// CPU, memory and other resources of the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourcesSpec>,
@@ -190,6 +225,53 @@ pub struct AppPort {
     /// `TCP` (default), `UDP` or `SCTP`.
     #[serde(default)]
     pub protocol: PortProtocol,
+
+    /// A subdomain routed to this port: `<subdomain>.<host>` for each of the App's
+    /// hosts (e.g. `admin` → `admin.shop.example.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
+        length(min = 1, max = 63)
+    )]
+    pub subdomain: Option<String>,
+}
+
+/// When the node pulls a container image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum PullPolicy {
+    /// On every container start.
+    Always,
+    /// Only when the node does not have it.
+    IfNotPresent,
+    /// Never; the image must be on the node.
+    Never,
+}
+
+impl PullPolicy {
+    /// The value Kubernetes takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "Always",
+            Self::IfNotPresent => "IfNotPresent",
+            Self::Never => "Never",
+        }
+    }
+}
+
+/// The template an App was deployed from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateRef {
+    /// The `AppTemplate`'s name.
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
+        length(min = 1, max = 63)
+    )]
+    pub name: String,
+
+    /// The template's `metadata.generation` the App's spec was made from.
+    #[schemars(range(min = 1))]
+    pub generation: i64,
 }
 
 /// The transport protocol of a port.
@@ -308,6 +390,27 @@ pub struct VolumeSpec {
     /// `ReadWriteOnce` (default), `ReadWriteOncePod`, `ReadOnlyMany` or `ReadWriteMany`.
     #[serde(default)]
     pub access_mode: AccessMode,
+}
+
+/// A shared volume mounted into an App's container.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedMount {
+    /// The shared volume: a PersistentVolumeClaim of that name in the App's
+    /// namespace (a DNS-1123 label).
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
+        length(min = 1, max = 63)
+    )]
+    pub volume: String,
+
+    /// Where it is mounted in the container.
+    #[schemars(regex(pattern = r"^/.*$"), length(min = 1, max = 1024))]
+    pub mount_path: String,
+
+    /// Mount it read-only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// How a volume may be mounted.

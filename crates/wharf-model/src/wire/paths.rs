@@ -184,6 +184,16 @@ pub fn space(name: Option<&str>) -> ApiPath {
     ApiPath::v1(["spaces"]).join(name)
 }
 
+/// `/v1/templates` or `/v1/templates/{name}`: the image catalogue (cluster-wide).
+pub fn template(name: Option<&str>) -> ApiPath {
+    ApiPath::v1(["templates"]).join(name)
+}
+
+/// `/v1/templates/{name}/deploy`: where an App is deployed from template `name`.
+pub fn template_deploy(name: &str) -> ApiPath {
+    template(Some(name)).join(["deploy"])
+}
+
 /// The sub-resources of an App, by their path segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppResource {
@@ -211,6 +221,8 @@ pub enum AppResource {
     Env,
     /// `volumes`: the claims (GET).
     Volumes,
+    /// `upgrade`: take the current generation of the App's template (POST).
+    Upgrade,
 }
 
 impl AppResource {
@@ -229,6 +241,7 @@ impl AppResource {
             Self::Logs => "logs",
             Self::Env => "env",
             Self::Volumes => "volumes",
+            Self::Upgrade => "upgrade",
         }
     }
 }
@@ -356,6 +369,11 @@ mod tests {
         );
         assert_eq!(space(None).to_string(), "/v1/spaces");
         assert_eq!(space(Some("shop")).to_string(), "/v1/spaces/shop");
+        assert_eq!(template(None).to_string(), "/v1/templates");
+        assert_eq!(
+            template_deploy("php-fpm").to_string(),
+            "/v1/templates/php-fpm/deploy"
+        );
     }
 
     #[test]

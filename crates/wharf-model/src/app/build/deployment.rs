@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, ExecAction, HTTPGetAction, PodSpec, PodTemplateSpec,
-    Probe as K8sProbe, TCPSocketAction,
+    Container, ContainerPort, ExecAction, HTTPGetAction, LocalObjectReference, PodSpec,
+    PodTemplateSpec, Probe as K8sProbe, TCPSocketAction,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -42,6 +42,9 @@ pub(super) fn deployment(
     restricted: bool,
 ) -> Deployment {
     let (mut pod_volumes, mut mounts) = volumes::mounts(&meta.name, &spec.volumes);
+    let (shared_volumes, shared_mounts) = volumes::shared_mounts(&spec.mounts);
+    pod_volumes.extend(shared_volumes);
+    mounts.extend(shared_mounts);
     if let Some((volume, file_mounts)) = files_mounts(&files_object_name(&meta.name), &spec.files) {
         pod_volumes.push(volume);
         mounts.extend(file_mounts);
@@ -53,6 +56,7 @@ pub(super) fn deployment(
     let container = Container {
         name: CONTAINER_NAME.into(),
         image: Some(spec.image.clone()),
+        image_pull_policy: spec.image_pull_policy.map(|p| p.as_str().to_owned()),
         command: (!spec.command.is_empty()).then(|| spec.command.clone()),
         args: (!spec.args.is_empty()).then(|| spec.args.clone()),
         ports: (!spec.ports.is_empty()).then(|| {
@@ -94,6 +98,12 @@ pub(super) fn deployment(
                 }),
                 spec: Some(PodSpec {
                     containers: vec![container],
+                    image_pull_secrets: (!spec.image_pull_secrets.is_empty()).then(|| {
+                        spec.image_pull_secrets
+                            .iter()
+                            .map(|name| LocalObjectReference { name: name.clone() })
+                            .collect()
+                    }),
                     volumes: (!pod_volumes.is_empty()).then_some(pod_volumes),
                     // Service links flood the environment with every Service in the
                     // namespace; Apps get their configuration from Wharf instead.

@@ -36,24 +36,7 @@ pub(super) fn ingress(
     };
     let paths: Vec<HTTPIngressPath> = routes
         .iter()
-        .map(|(path, path_type, port)| HTTPIngressPath {
-            path: Some(path.clone()),
-            path_type: match path_type {
-                PathType::Prefix => "Prefix",
-                PathType::Exact => "Exact",
-            }
-            .into(),
-            backend: IngressBackend {
-                service: Some(IngressServiceBackend {
-                    name: meta.name.clone(),
-                    port: Some(ServiceBackendPort {
-                        number: Some(*port),
-                        name: None,
-                    }),
-                }),
-                resource: None,
-            },
-        })
+        .map(|(path, path_type, port)| path_to(&meta.name, path, *path_type, *port))
         .collect();
 
     let mut metadata = meta.object(&meta.name);
@@ -78,12 +61,23 @@ pub(super) fn ingress(
             secret_name: Some(tls_secret_name(&meta.name)),
         }]);
     }
+    let subdomains = subdomain_rules(&meta.name, spec);
+    if let Some(tls) = tls.as_mut().and_then(|t| t.first_mut()) {
+        let hosts = tls.hosts.get_or_insert_with(Vec::new);
+        hosts.extend(subdomains.iter().filter_map(|rule| rule.host.clone()));
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let urls = spec
         .hosts
         .iter()
         .filter(|host| !host.starts_with('*'))
         .map(|host| format!("{scheme}://{host}{}", routes[0].0))
+        .chain(
+            subdomains
+                .iter()
+                .filter_map(|rule| rule.host.as_ref())
+                .map(|host| format!("{scheme}://{host}/")),
+        )
         .collect();
 
     let ingress = Ingress {
@@ -102,6 +96,7 @@ pub(super) fn ingress(
                             paths: paths.clone(),
                         }),
                     })
+                    .chain(subdomains)
                     .collect(),
             ),
             tls,
@@ -110,4 +105,46 @@ pub(super) fn ingress(
         ..Default::default()
     };
     Some((ingress, urls))
+}
+
+/// A rule per port with a subdomain and per host (wildcards have no subdomain):
+/// everything on `<subdomain>.<host>` goes to that port.
+fn subdomain_rules(service: &str, spec: &AppSpec) -> Vec<IngressRule> {
+    let mut rules = Vec::new();
+    for port in &spec.ports {
+        let Some(subdomain) = &port.subdomain else {
+            continue;
+        };
+        for host in spec.hosts.iter().filter(|host| !host.starts_with('*')) {
+            rules.push(IngressRule {
+                host: Some(format!("{subdomain}.{host}")),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![path_to(service, "/", PathType::Prefix, port.port)],
+                }),
+            });
+        }
+    }
+    rules
+}
+
+/// One path of a rule, to a port of the App's Service.
+fn path_to(service: &str, path: &str, path_type: PathType, port: i32) -> HTTPIngressPath {
+    HTTPIngressPath {
+        path: Some(path.to_owned()),
+        path_type: match path_type {
+            PathType::Prefix => "Prefix",
+            PathType::Exact => "Exact",
+        }
+        .into(),
+        backend: IngressBackend {
+            service: Some(IngressServiceBackend {
+                name: service.to_owned(),
+                port: Some(ServiceBackendPort {
+                    number: Some(port),
+                    name: None,
+                }),
+            }),
+            resource: None,
+        },
+    }
 }

@@ -324,3 +324,104 @@ fn restricted_pods_meet_the_restricted_standard() {
         "outside restricted Spaces the image's own user is kept"
     );
 }
+
+#[test]
+fn pull_policy_and_pull_secrets_reach_the_pod() {
+    let children = build_ok(&app(
+        "image: registry.example.com/team/api:1\nimagePullPolicy: Always\nimagePullSecrets: [registry-login]",
+    ));
+    let pod = pod_spec(children.deployment);
+    assert_eq!(
+        pod.containers[0].image_pull_policy.as_deref(),
+        Some("Always")
+    );
+    let secrets: Vec<String> = pod
+        .image_pull_secrets
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(secrets, ["registry-login"]);
+
+    let plain = pod_spec(build_ok(&app("image: nginx:1.27")).deployment);
+    assert_eq!(plain.containers[0].image_pull_policy, None);
+    assert_eq!(plain.image_pull_secrets, None);
+}
+
+#[test]
+fn a_port_subdomain_is_a_host_rule_to_that_port_with_tls_and_a_url() {
+    let children = build_ok(&app(r#"
+image: shop:1
+ports:
+  - {name: http, port: 8080}
+  - {name: admin, port: 9090, subdomain: admin}
+hosts: [shop.example.com, "*.preview.example.com"]
+tls: {clusterIssuer: letsencrypt}
+"#));
+    let ingress = children.ingress.expect("hosts make an Ingress");
+    let spec = ingress.spec.unwrap();
+    let rules = spec.rules.unwrap();
+    let admin = rules
+        .iter()
+        .find(|r| r.host.as_deref() == Some("admin.shop.example.com"))
+        .expect("a rule for the subdomain");
+    let backend = &admin.http.as_ref().unwrap().paths[0].backend;
+    assert_eq!(
+        backend
+            .service
+            .as_ref()
+            .unwrap()
+            .port
+            .as_ref()
+            .unwrap()
+            .number,
+        Some(9090)
+    );
+    // A wildcard host has no subdomain of its own.
+    assert_eq!(rules.len(), 3, "two hosts and one subdomain rule");
+    let tls_hosts = spec.tls.unwrap()[0].hosts.clone().unwrap();
+    assert!(tls_hosts.contains(&"admin.shop.example.com".to_owned()));
+    assert!(
+        children
+            .urls
+            .contains(&"https://admin.shop.example.com/".to_owned())
+    );
+}
+
+#[test]
+fn shared_volumes_are_mounted_by_claim_name_and_never_owned() {
+    let children = build_ok(&app(r#"
+image: nginx:1.27
+volumes: [{name: cache, size: 1Gi, mountPath: /cache}]
+mounts:
+  - {volume: site, mountPath: /usr/share/nginx/html, readOnly: true}
+  - {volume: uploads, mountPath: /uploads}
+"#));
+    // Only the App's own volume is a child.
+    assert_eq!(children.claims.len(), 1);
+    let pod = pod_spec(children.deployment);
+    let claim_of = |mount_path: &str| {
+        let mount = pod.containers[0]
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|m| m.mount_path == mount_path)
+            .unwrap_or_else(|| panic!("{mount_path} is mounted"));
+        let volume = pod
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|v| v.name == mount.name)
+            .unwrap();
+        let claim = volume.persistent_volume_claim.as_ref().unwrap();
+        (claim.claim_name.clone(), mount.read_only)
+    };
+    assert_eq!(claim_of("/cache"), ("shop-cache".into(), Some(false)));
+    assert_eq!(
+        claim_of("/usr/share/nginx/html"),
+        ("site".into(), Some(true))
+    );
+    assert_eq!(claim_of("/uploads"), ("uploads".into(), Some(false)));
+}
