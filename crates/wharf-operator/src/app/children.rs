@@ -10,12 +10,13 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::core::DeserializeGuard;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
 use wharf_model::app::build::{AppChildren, env_object_name, files_object_name};
+use wharf_model::template::AppTemplate;
 
 use crate::OperatorConfig;
 use crate::kit::{ApplyError, Children};
@@ -31,9 +32,27 @@ pub struct ChildStores {
     pub secrets: Store<Secret>,
     autoscalers: Store<HorizontalPodAutoscaler>,
     claims: Store<PersistentVolumeClaim>,
+    /// Not a child: every template, for whether an App made from one may upgrade.
+    pub templates: Store<AppTemplate>,
 }
 
 impl ChildStores {
+    /// The shared volumes among `volumes` that have no claim in `namespace`.
+    pub fn missing_claims<'a>(
+        &self,
+        namespace: &str,
+        volumes: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<&'a str> {
+        volumes
+            .into_iter()
+            .filter(|volume| {
+                self.claims
+                    .get(&ObjectRef::new(volume).within(namespace))
+                    .is_none()
+            })
+            .collect()
+    }
+
     /// Waits until every cache has its first full list.
     pub async fn wait_until_ready(&self) {
         let _ = self.deployments.wait_until_ready().await;
@@ -43,6 +62,7 @@ impl ChildStores {
         let _ = self.secrets.wait_until_ready().await;
         let _ = self.autoscalers.wait_until_ready().await;
         let _ = self.claims.wait_until_ready().await;
+        let _ = self.templates.wait_until_ready().await;
     }
 }
 
@@ -101,11 +121,12 @@ where
 }
 
 /// Caches and trigger streams for every child kind, watching only the objects
-/// `config` selects (Wharf's own).
+/// `config` selects (Wharf's own), beside the template cache made elsewhere.
 pub fn reflect(
     client: &Client,
     operator: &OperatorConfig,
     config: &watcher::Config,
+    templates: Store<AppTemplate>,
 ) -> (ChildStores, ChildStreams) {
     let (deployments, deployments_stream) = reflect_kind(client, operator, config);
     let (services, services_stream) = reflect_kind(client, operator, config);
@@ -123,6 +144,7 @@ pub fn reflect(
             secrets,
             autoscalers,
             claims,
+            templates,
         },
         ChildStreams {
             deployments: deployments_stream,

@@ -6,6 +6,7 @@ mod defaults;
 mod expiry;
 mod reconcile;
 mod status;
+mod template_updates;
 #[cfg(test)]
 mod throttle_tests;
 
@@ -32,9 +33,15 @@ pub(crate) async fn run(
 ) {
     let client = ctx.client.clone();
     let managed = watcher::Config::default().labels(MANAGED_SELECTOR);
-    let (stores, streams) = children::reflect(&client, &ctx.config, &managed);
+    let (templates, template_changes) = template_updates::reflect(&client);
+    let (stores, streams) = children::reflect(&client, &ctx.config, &managed, templates);
     let controller = kit::controller(ctx.config.api(&client), watcher::Config::default(), &ctx);
-    let controller = streams.attach(controller);
+    let apps = controller.store();
+    let controller = streams
+        .attach(controller)
+        .watches_stream(template_changes, move |template| {
+            template_updates::apps_made_from(&template, &apps)
+        });
 
     // Readiness waits for the child caches, so the first reconciles see what exists.
     let caches = stores.clone();

@@ -11,6 +11,7 @@ use kube::runtime::events::EventType;
 use tracing::instrument;
 use wharf_model::app::build::{Defaults, build, env_object_name};
 use wharf_model::app::{App, AppPhase};
+use wharf_model::conditions::merge_conditions;
 use wharf_model::space::PodSecurityLevel;
 
 use super::children::{ChildStores, apply_all};
@@ -84,6 +85,19 @@ async fn realise(
             )));
         }
     }
+    let missing = ctx
+        .stores
+        .missing_claims(&ns, app.spec.mounts.iter().map(|m| m.volume.as_str()));
+    if !missing.is_empty() {
+        return Ok(Err(Problem::new(
+            "MissingVolume",
+            format!(
+                "shared volume {} not found in namespace {ns}; create it (e.g. `wharf volumes create {} --size 1Gi`) and the App recovers",
+                missing.join(", "),
+                missing[0]
+            ),
+        )));
+    }
     let generated = generated::values(
         &ctx.stores.secrets,
         client,
@@ -143,7 +157,16 @@ async fn report(
     expires_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<Action, Error> {
-    let status = compute(app, &outcome, expires_at, now);
+    let mut status = compute(app, &outcome, expires_at, now);
+    if let Some(update) = super::template_updates::condition(app, &ctx.stores.templates) {
+        let previous = app.status.as_ref().map(|s| s.conditions.as_slice());
+        status.conditions.extend(merge_conditions(
+            previous.unwrap_or_default(),
+            vec![update],
+            app.metadata.generation,
+            now,
+        ));
+    }
     let written = kit::report(&ctx.shared, app, &status).await?;
 
     let mut next = match outcome {

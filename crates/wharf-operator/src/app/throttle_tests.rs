@@ -79,6 +79,7 @@ fn app() -> App {
                 name: "http".into(),
                 port: 80,
                 protocol: PortProtocol::Tcp,
+                subdomain: None,
             }],
             ..AppSpec::default()
         },
@@ -95,6 +96,7 @@ fn context(client: Client) -> Arc<AppContext> {
         &client,
         &OperatorConfig::default(),
         &watcher::Config::default(),
+        reflector::store().0,
     );
     let shared = Arc::new(Context {
         recorder: Recorder::new(client.clone(), Reporter::from("wharf-test")),
