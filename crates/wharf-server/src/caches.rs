@@ -14,6 +14,7 @@ use wharf_model::runtime::Runtime;
 use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
+use wharf_model::template::AppTemplate;
 
 use crate::kinds::Kind;
 
@@ -37,6 +38,8 @@ pub struct Caches {
     pub runtimes: Store<Runtime>,
     /// Every RuntimeVersion.
     pub runtime_versions: Store<RuntimeVersion>,
+    /// Every AppTemplate (cluster-scoped).
+    pub templates: Store<AppTemplate>,
 }
 
 impl Caches {
@@ -53,6 +56,7 @@ impl Caches {
             tasks: reflect(Api::all(client.clone()), watcher::Config::default()),
             runtimes: reflect(Api::all(client.clone()), watcher::Config::default()),
             runtime_versions: reflect(Api::all(client.clone()), watcher::Config::default()),
+            templates: reflect(Api::all(client.clone()), watcher::Config::default()),
         }
     }
 
@@ -65,6 +69,7 @@ impl Caches {
         let _ = self.tasks.wait_until_ready().await;
         let _ = self.runtimes.wait_until_ready().await;
         let _ = self.runtime_versions.wait_until_ready().await;
+        let _ = self.templates.wait_until_ready().await;
     }
 
     /// The object `name` in `namespace` (empty for a cluster-scoped kind), if cached.
@@ -117,7 +122,7 @@ where
     K: Resource<DynamicType = ()> + Clone,
 {
     let meta = written.meta();
-    let (Some(ns), Some(name)) = (meta.namespace.as_deref(), meta.name.as_deref()) else {
+    let Some(name) = meta.name.as_deref() else {
         return;
     };
     let version = |object: &K| {
@@ -130,7 +135,11 @@ where
     let Some(target) = version(written) else {
         return;
     };
-    let key = ObjectRef::new(name).within(ns);
+    // A cluster-scoped object (a Space, an AppTemplate) has no namespace.
+    let key = match meta.namespace.as_deref() {
+        Some(ns) => ObjectRef::new(name).within(ns),
+        None => ObjectRef::new(name),
+    };
     settle(|| {
         store
             .get(&key)

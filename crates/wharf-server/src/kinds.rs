@@ -15,6 +15,7 @@ use wharf_model::runtime::Runtime;
 use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
+use wharf_model::template::AppTemplate;
 use wharf_model::wire::headers;
 
 use crate::auth::WharfResource;
@@ -61,6 +62,7 @@ kind!(Task, Tasks, tasks, namespaced: true, Api::namespaced);
 kind!(Space, Spaces, spaces, namespaced: false, cluster_wide);
 kind!(Runtime, Runtimes, runtimes, namespaced: true, Api::namespaced);
 kind!(RuntimeVersion, RuntimeVersions, runtime_versions, namespaced: true, Api::namespaced);
+kind!(AppTemplate, AppTemplates, templates, namespaced: false, cluster_wide);
 
 /// Every object of a cluster-scoped kind; it has no namespace to address.
 fn cluster_wide<K: Kind>(client: Client, _namespace: &str) -> Api<K> {
@@ -104,5 +106,16 @@ impl Awaited for Runtime {
         self.status
             .as_ref()
             .is_some_and(|s| ready_at(&s.conditions, s.observed_generation, written_generation))
+    }
+}
+
+impl Awaited for AppTemplate {
+    const DONE_HEADER: &'static str = headers::READY;
+    const WAIT_DOC: &'static str = "A template is ready once written: the answer never waits.";
+
+    /// A template has no status: it is usable the moment it is stored, so a
+    /// write of one is never waited on.
+    fn is_done(&self, _written_generation: i64) -> bool {
+        true
     }
 }

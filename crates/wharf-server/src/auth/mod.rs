@@ -99,6 +99,8 @@ attribute! {
         Runtimes = "runtimes",
         /// RuntimeVersions.
         RuntimeVersions = "runtimeversions",
+        /// AppTemplates: the image catalogue (cluster-scoped).
+        AppTemplates = "apptemplates",
     }
 }
 

@@ -18,6 +18,7 @@ use wharf_model::runtime::Runtime;
 use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
+use wharf_model::template::AppTemplate;
 use wharf_model::wire::Problem;
 
 use crate::routes;
@@ -95,6 +96,8 @@ crd_doc! {
     RuntimeDoc => Runtime;
     /// The RuntimeVersion resource in request and response bodies.
     RuntimeVersionDoc => RuntimeVersion;
+    /// The AppTemplate resource in request and response bodies.
+    AppTemplateDoc => AppTemplate;
 }
 
 #[derive(utoipa::OpenApi)]
@@ -112,7 +115,8 @@ crd_doc! {
         (name = "apps", description = "Applications: a container image run as a Deployment behind a Service and an Ingress"),
         (name = "runtimes", description = "Infrastructure for a namespace (MongoDB, NATS JetStream, S3, PostgreSQL, Valkey) whose credentials Apps and Tasks bind to"),
         (name = "spaces", description = "Tenants: a namespace with members, quota, limits and isolation"),
-        (name = "tasks", description = "Batch jobs: a container image run to completion, with result files and a completion callback")
+        (name = "tasks", description = "Batch jobs: a container image run to completion, with result files and a completion callback"),
+        (name = "templates", description = "The image catalogue: images with what they need to run, from which Apps are deployed and later upgraded")
     )
 )]
 struct ApiDoc;
@@ -222,6 +226,6 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 57);
+        assert_eq!(operations, 64);
     }
 }

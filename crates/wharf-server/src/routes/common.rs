@@ -40,6 +40,16 @@ pub async fn list_page<K: Kind>(
     path: &NamespacePath<K>,
     query: &ListQuery,
 ) -> Result<(Vec<K>, Option<String>), ApiError> {
+    list_page_matching(path, query, |_| true).await
+}
+
+/// [`list_page`] of only the objects `keep` holds for (a search); a cluster-scoped
+/// kind's page is of all its objects.
+pub async fn list_page_matching<K: Kind>(
+    path: &NamespacePath<K>,
+    query: &ListQuery,
+    keep: impl Fn(&K) -> bool,
+) -> Result<(Vec<K>, Option<String>), ApiError> {
     path.authorize(Verb::List).await?;
     let namespace = path.namespace.as_str();
     let selector = parse_label_selector(query.label_selector.as_deref().unwrap_or_default())
@@ -52,8 +62,9 @@ pub async fn list_page<K: Kind>(
     let mut objects: Vec<K> = K::store(path.state().caches())
         .state()
         .into_iter()
-        .filter(|o| o.namespace().as_deref() == Some(namespace))
+        .filter(|o| !K::NAMESPACED || o.namespace().as_deref() == Some(namespace))
         .filter(|o| selector.matches(o.labels()))
+        .filter(|o| keep(o))
         .filter(|o| {
             query
                 .continue_token
@@ -75,6 +86,15 @@ pub async fn list_page<K: Kind>(
 /// another namespace and drops what only the API server sets.
 pub fn reset_metadata(meta: &mut ObjectMeta, namespace: &str) -> Result<(), ApiError> {
     if let Some(ns) = meta.namespace.as_deref()
+        && !ns.is_empty()
+        && namespace.is_empty()
+    {
+        return Err(ApiError::invalid(
+            "metadata.namespace",
+            format!("the object is cluster-scoped: it has no namespace, so leave out {ns}"),
+        ));
+    }
+    if let Some(ns) = meta.namespace.as_deref()
         && ns != namespace
     {
         return Err(ApiError::invalid(
@@ -84,7 +104,8 @@ pub fn reset_metadata(meta: &mut ObjectMeta, namespace: &str) -> Result<(), ApiE
             ),
         ));
     }
-    meta.namespace = Some(namespace.to_owned());
+    // A cluster-scoped object (empty `namespace`) names none.
+    meta.namespace = Some(namespace.to_owned()).filter(|ns| !ns.is_empty());
     meta.resource_version = None;
     meta.uid = None;
     meta.managed_fields = None;

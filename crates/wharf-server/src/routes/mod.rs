@@ -19,6 +19,8 @@ mod task_logs;
 mod task_results;
 mod task_submit;
 mod tasks;
+mod template_deploy;
+mod templates;
 mod update;
 mod write;
 
@@ -37,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(task_routes())
         .merge(space_routes())
         .merge(runtime_routes())
+        .merge(template_routes())
         .merge(system::router())
 }
 
@@ -57,6 +60,7 @@ fn app_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(app_logs::app_logs))
         .routes(routes!(app_env::list_env, app_env::update_env))
         .routes(routes!(app_env::list_volumes))
+        .routes(routes!(template_deploy::upgrade_app))
 }
 
 /// `/v1/namespaces/{namespace}/tasks…`, results included.
@@ -110,4 +114,19 @@ fn space_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(spaces::transfer_space))
         .routes(routes!(spaces::space_quota))
         .routes(routes!(spaces::name_availability))
+}
+
+/// `/v1/templates…`: the image catalogue, and deploying from it.
+fn template_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            templates::list_templates,
+            templates::create_template
+        ))
+        .routes(routes!(
+            templates::get_template,
+            templates::apply_template,
+            templates::delete_template
+        ))
+        .routes(routes!(template_deploy::deploy_template))
 }

@@ -27,6 +27,7 @@ use wharf_model::runtime::Runtime;
 use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::{Task, validate_result_name};
+use wharf_model::template::AppTemplate;
 use wharf_model::wire::ErrorCode;
 
 use crate::auth::{Access, Caller, Permission};
@@ -44,6 +45,8 @@ pub type TaskPath = ObjectPath<Task>;
 pub type SpacePath = ObjectPath<Space>;
 /// `/v1/namespaces/{namespace}/runtimes/{name}`.
 pub type RuntimePath = ObjectPath<Runtime>;
+/// `/v1/templates/{name}`.
+pub type TemplatePath = ObjectPath<AppTemplate>;
 
 /// The path parameters as sent; a cluster-scoped kind's path has no namespace.
 #[derive(Deserialize)]
@@ -66,6 +69,21 @@ fn malformed(param: &str, value: &str, why: NameError) -> ApiError {
         format!("the {param} {value:?} in the path is not a Kubernetes name: {why}"),
     )
     .at(format!("path.{param}"))
+}
+
+/// 400 `invalid_name` for the body's `field` that is not a Kubernetes name.
+fn malformed_field(field: &str, value: &str, why: NameError) -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::InvalidName,
+        format!("the {field} {value:?} is not a Kubernetes name: {why}"),
+    )
+    .at(field.to_owned())
+}
+
+/// A name the body gives for an object to make (`field`), checked like a path's
+/// name: a malformed one is a 400 `invalid_name` at `field`.
+pub fn checked_body_name(field: &str, name: &str) -> Result<(), ApiError> {
+    check_subdomain(name).map_err(|why| malformed_field(field, name, why))
 }
 
 fn checked_namespace(namespace: &str) -> Result<(), ApiError> {
@@ -99,6 +117,10 @@ impl<K: Kind> FromRequestParts<AppState> for NamespacePath<K> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // A cluster-scoped kind's collection (`/v1/templates`) has no namespace.
+        if !K::NAMESPACED {
+            return Ok(Self::new(String::new(), parts, state));
+        }
         let PathParams(raw) =
             PathParams::<RawNamespacePath>::from_request_parts(parts, state).await?;
         checked_namespace(&raw.namespace)?;
@@ -113,6 +135,41 @@ impl<K: Kind> NamespacePath<K> {
             state: state.clone(),
             headers: parts.headers.clone(),
             kind: PhantomData,
+        }
+    }
+
+    /// The collection of kind `L` in `namespace`, for the same request: where an
+    /// operation on this path writes another kind it names in its body (a deploy
+    /// from a template creates an App). The namespace is checked like a path's: a
+    /// malformed one is a 400 `invalid_name` at `field` of the body.
+    pub fn collection_of<L: Kind>(
+        &self,
+        namespace: &str,
+        field: &str,
+    ) -> Result<NamespacePath<L>, ApiError> {
+        if L::NAMESPACED {
+            check_label(namespace).map_err(|why| malformed_field(field, namespace, why))?;
+        }
+        Ok(NamespacePath {
+            namespace: namespace.to_owned(),
+            state: self.state.clone(),
+            headers: self.headers.clone(),
+            kind: PhantomData,
+        })
+    }
+
+    /// The object `name` of kind `L` in `namespace`, for the same request, taken
+    /// from a stored reference (an App's template), so not checked: a name
+    /// Kubernetes holds is a name it accepted.
+    pub fn object_of<L: Kind>(&self, namespace: &str, name: &str) -> ObjectPath<L> {
+        ObjectPath {
+            collection: NamespacePath {
+                namespace: namespace.to_owned(),
+                state: self.state.clone(),
+                headers: self.headers.clone(),
+                kind: PhantomData,
+            },
+            name: name.to_owned(),
         }
     }
 

@@ -16,6 +16,7 @@ use wharf_model::runtime::Runtime;
 use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::runtime_version::chain::ordered;
 use wharf_model::runtime_version::subjects::ENTRYPOINT_TOKEN;
+use wharf_model::template::AppTemplate;
 
 use super::common::reset_metadata;
 use super::path::{NamespacePath, ObjectPath};
@@ -87,6 +88,17 @@ impl Written for RuntimeVersion {
     }
 }
 
+impl Written for AppTemplate {
+    /// None: the CRD's schema and CEL rules are the whole rulebook (a DNS label
+    /// of at most 63 characters, a tag or digest, unique ports and variables).
+    fn check(&self, _name: &str) -> Option<(String, String)> {
+        None
+    }
+
+    /// Nothing to drop: a template has no status.
+    fn drop_status(&mut self) {}
+}
+
 /// Checks a body against the path and the kind's rules, and readies it for
 /// writing into `namespace` as `name_in_path` (the body's name, for a create).
 fn prepare<K: Written>(
@@ -138,11 +150,15 @@ pub async fn create<K: Written>(
         .await
         .map_err(|error| {
             ApiError::name_taken(error, || {
+                let place = if K::NAMESPACED {
+                    format!(" in namespace {}", path.namespace)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{} {} already exists in namespace {}; use PUT to change it",
+                    "{} {} already exists{place}; use PUT to change it",
                     K::kind(&()),
                     object.name_any(),
-                    path.namespace
                 )
             })
         })?;
