@@ -9,6 +9,7 @@ use crate::commands::login::LoginArgs;
 use crate::commands::runtimes::RuntimesCommand;
 use crate::commands::spaces::SpacesCommand;
 use crate::commands::tasks::TasksCommand;
+use crate::commands::templates::TemplatesCommand;
 use crate::exit::EXIT_CODES_HELP;
 use crate::output::OutputFormat;
 
@@ -66,6 +67,10 @@ pub enum Command {
     /// isolation.
     #[command(subcommand)]
     Spaces(SpacesCommand),
+    /// Manage the image catalogue: the templates Apps are deployed from
+    /// (`wharf apps deploy NAME --template TEMPLATE`).
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
     /// Print a shell completion script, e.g. `wharf completions bash > /etc/bash_completion.d/wharf`.
     Completions {
         /// The shell.

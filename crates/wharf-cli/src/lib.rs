@@ -18,6 +18,8 @@ pub mod runtime_views;
 pub mod space;
 pub mod task_spec;
 pub mod task_views;
+pub mod template_spec;
+pub mod template_views;
 pub mod version_views;
 pub mod views;
 

@@ -35,6 +35,7 @@ pub fn parse_port(text: &str) -> Result<AppPort, String> {
         name: name.to_owned(),
         port,
         protocol,
+        subdomain: None,
     })
 }
 
@@ -97,6 +98,12 @@ pub fn read_manifest_text(path: &Path) -> Result<String, CliError> {
 pub fn parse_object(text: &str, source: &str, kind: &str) -> Result<Value, CliError> {
     let value: Value = serde_yaml::from_str(text)
         .map_err(|e| CliError::invalid(format!("{source} is not YAML or JSON: {e}")))?;
+    check_object(value, source, kind)
+}
+
+/// `value` (a document read from `source`) if it can hold a manifest of `kind`: a
+/// mapping that names no other kind.
+pub fn check_object(value: Value, source: &str, kind: &str) -> Result<Value, CliError> {
     if !value.is_object() {
         return Err(CliError::invalid(format!(
             "{source} does not hold {} (a mapping with metadata and spec)",
@@ -149,6 +156,17 @@ pub fn manifest_body(mut value: Value, kind: &str, namespace: &str) -> Value {
             }
             metadata.insert("namespace".into(), namespace.into());
         }
+    }
+    value
+}
+
+/// The JSON body that applies the manifest `value` of the cluster-scoped `kind`, as
+/// [`manifest_body`] makes it but with no namespace: one a manifest names is dropped,
+/// since the object has none.
+pub fn cluster_manifest_body(value: Value, kind: &str) -> Value {
+    let mut value = manifest_body(value, kind, "");
+    if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("namespace");
     }
     value
 }
@@ -284,7 +302,8 @@ mod tests {
             AppPort {
                 name: "http".into(),
                 port: 8080,
-                protocol: PortProtocol::Tcp
+                protocol: PortProtocol::Tcp,
+                subdomain: None,
             }
         );
         assert_eq!(

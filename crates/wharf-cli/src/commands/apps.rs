@@ -1,5 +1,6 @@
 //! `wharf apps …`: deploy, list, get, delete, scale, restart, stop, start, status,
-//! logs and events; `wharf apps env …` is in [`super::env`].
+//! logs and events; `wharf apps env …` is in [`super::env`], and deploying from a
+//! template and `wharf apps upgrade` are in [`super::app_templates`].
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use wharf_model::app::{App, AppPort};
 use wharf_model::runtime::binding_env::RuntimeEngine;
 use wharf_model::wire::paths::{self, ApiPath, AppResource, Collection};
 
+use super::app_templates;
 use super::env::{self, EnvCommand};
 use super::timeout::{Timeout, parse_timeout};
 use super::{
@@ -43,7 +45,8 @@ pub struct WaitArgs {
 #[derive(Debug, Subcommand)]
 pub enum AppsCommand {
     /// Create or update an App (server-side apply; running it twice changes nothing)
-    /// and wait until it is Ready.
+    /// and wait until it is Ready. With --template, create it from a template of
+    /// the catalogue instead (refused if it exists).
     Deploy(DeployArgs),
     /// List the namespace's Apps.
     #[command(visible_alias = "ls")]
@@ -106,6 +109,13 @@ pub enum AppsCommand {
     /// List, set and unset an App's environment variables.
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Move an App deployed from a template to the template's current generation
+    /// (its image, ports, variables…), keeping its hosts, replicas and the
+    /// variables set since. It does not wait: see `wharf apps status NAME`.
+    Upgrade {
+        /// The App.
+        name: String,
+    },
 }
 
 /// `wharf apps deploy`.
@@ -115,8 +125,19 @@ pub struct DeployArgs {
     pub name: String,
 
     /// The container image, e.g. nginx:1.27.
-    #[arg(long, required_unless_present = "file")]
+    #[arg(long, required_unless_present_any = ["file", "template"])]
     pub image: Option<String>,
+
+    /// Create the App from this template of the catalogue (see `wharf templates
+    /// list`): its image, ports, variables and the rest, with --host, --replicas
+    /// and --env over them. The App records the template's generation, for
+    /// `wharf apps upgrade`.
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        conflicts_with_all = ["image", "file", "ports", "runtime"]
+    )]
+    pub template: Option<String>,
 
     /// The number of pods (default 1).
     #[arg(long, value_parser = clap::value_parser!(i32).range(0..=1000))]
@@ -238,6 +259,7 @@ pub async fn run(ctx: &Context, command: AppsCommand) -> Result<(), CliError> {
             })
         }
         AppsCommand::Env(command) => env::run(ctx, command).await,
+        AppsCommand::Upgrade { name } => app_templates::upgrade(ctx, &name).await,
     }
 }
 
@@ -250,7 +272,7 @@ fn print_app(ctx: &Context, body: &Value) -> Result<(), CliError> {
 
 /// Sends a change that the server may wait on, prints the App, and fails with
 /// [`CliError::WaitRanOut`] when it was not Ready in time.
-async fn waited(
+pub(super) async fn waited(
     ctx: &Context,
     method: Method,
     path: &ApiPath,
@@ -291,6 +313,9 @@ fn ready_message(app: &App) -> Option<String> {
 }
 
 async fn deploy(ctx: &Context, args: DeployArgs) -> Result<(), CliError> {
+    if let Some(template) = &args.template {
+        return app_templates::deploy(ctx, template, &args).await;
+    }
     let manifest = match &args.file {
         Some(path) => Some(read_manifest(path)?),
         None => None,

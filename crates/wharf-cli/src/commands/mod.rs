@@ -6,6 +6,7 @@
 //! the JSON the server sent, untouched, so nothing the CLI does not know is lost),
 //! paged lists and streamed logs.
 
+mod app_templates;
 pub mod apps;
 mod completions;
 pub mod env;
@@ -16,6 +17,7 @@ pub mod spaces;
 pub mod task_results;
 pub mod task_run;
 pub mod tasks;
+pub mod templates;
 pub mod timeout;
 
 use clap::Args;
@@ -131,6 +133,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let context = Context::load(cli.namespace, cli.output)?;
             spaces::run(&context, command).await
         }
+        Command::Templates(command) => {
+            let context = Context::load(cli.namespace, cli.output)?;
+            templates::run(&context, command).await
+        }
     }
 }
 
@@ -187,6 +193,18 @@ pub(crate) fn print_items<T: DeserializeOwned>(
     noun: &str,
     table: impl FnOnce(&[T]) -> String,
 ) -> Result<(), CliError> {
+    let empty = format!("No {noun} in namespace {}.", ctx.namespace);
+    print_items_or(ctx, items, &empty, table)
+}
+
+/// Prints listed `items`: as JSON or YAML, or as `table` of them, or the note
+/// `empty` when there are none (for lists that are not a namespace's).
+pub(crate) fn print_items_or<T: DeserializeOwned>(
+    ctx: &Context,
+    items: Vec<Value>,
+    empty: &str,
+    table: impl FnOnce(&[T]) -> String,
+) -> Result<(), CliError> {
     /// The list as printed: one page with every item.
     #[derive(Deserialize)]
     struct Items<T> {
@@ -195,7 +213,7 @@ pub(crate) fn print_items<T: DeserializeOwned>(
     let body = json!({ "items": items });
     print_with(ctx, &body, |list: Items<T>| {
         if list.items.is_empty() {
-            note(&format!("No {noun} in namespace {}.", ctx.namespace));
+            note(empty);
             return String::new();
         }
         table(&list.items)
@@ -216,17 +234,35 @@ pub(crate) async fn list_all(
     path: &ApiPath,
     selector: Option<&str>,
 ) -> Result<Vec<Value>, CliError> {
+    list_pages(ctx, path, &[("labelSelector", selector)], None).await
+}
+
+/// The items of a paged list at `path` asked with `query`, following `continue`
+/// tokens: all of them, or with `max` the first `max` (also asked as the page
+/// size, so no more is fetched than is shown).
+pub(crate) async fn list_pages(
+    ctx: &Context,
+    path: &ApiPath,
+    query: &[(&str, Option<&str>)],
+    max: Option<usize>,
+) -> Result<Vec<Value>, CliError> {
+    let limit = max.map(|n| n.to_string());
     let mut items: Vec<Value> = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let mut url = ctx.url(path);
-        add_query(
-            &mut url,
-            &[("labelSelector", selector), ("continue", after.as_deref())],
-        );
+        let mut pairs = query.to_vec();
+        pairs.extend([("limit", limit.as_deref()), ("continue", after.as_deref())]);
+        add_query(&mut url, &pairs);
         let answer = ctx.client.json(Method::GET, url, None, None).await?;
         let page: Page = decode(&answer.body)?;
         items.extend(page.items);
+        if let Some(max) = max
+            && items.len() >= max
+        {
+            items.truncate(max);
+            return Ok(items);
+        }
         match page.continue_token {
             // A token that does not move on would loop for ever.
             Some(next) if !next.is_empty() && after.as_deref() != Some(next.as_str()) => {
