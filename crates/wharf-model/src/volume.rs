@@ -50,7 +50,8 @@ pub struct VolumeInfo {
     /// Its StorageClass, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
-    /// The claim's phase: `Pending`, `Bound` or `Lost`.
+    /// The claim's phase: `Pending`, `Bound` or `Lost`; `Terminating` once deleted
+    /// while a pod still uses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     /// The Apps that mount it, by name.
@@ -114,7 +115,12 @@ pub fn info(claim: &PersistentVolumeClaim, apps: &[App]) -> Option<VolumeInfo> {
             .and_then(|modes| modes.into_iter().next())
             .unwrap_or_default(),
         storage_class: spec.storage_class_name,
-        phase: claim.status.as_ref().and_then(|s| s.phase.clone()),
+        // A deleted claim waits for the pods that use it to go (its
+        // pvc-protection finalizer); say so, as kubectl does.
+        phase: match claim.metadata.deletion_timestamp {
+            Some(_) => Some("Terminating".to_owned()),
+            None => claim.status.as_ref().and_then(|s| s.phase.clone()),
+        },
         name,
     })
 }

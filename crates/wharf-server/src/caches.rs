@@ -4,7 +4,7 @@
 use std::fmt::Debug;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
@@ -15,6 +15,7 @@ use wharf_model::runtime_version::RuntimeVersion;
 use wharf_model::space::Space;
 use wharf_model::task::Task;
 use wharf_model::template::AppTemplate;
+use wharf_model::volume::VOLUME_LABEL;
 
 use crate::kinds::Kind;
 
@@ -40,6 +41,8 @@ pub struct Caches {
     pub runtime_versions: Store<RuntimeVersion>,
     /// Every AppTemplate (cluster-scoped).
     pub templates: Store<AppTemplate>,
+    /// Shared volumes: the claims labelled `wharf.dev/volume`.
+    pub volumes: Store<PersistentVolumeClaim>,
 }
 
 impl Caches {
@@ -57,6 +60,10 @@ impl Caches {
             runtimes: reflect(Api::all(client.clone()), watcher::Config::default()),
             runtime_versions: reflect(Api::all(client.clone()), watcher::Config::default()),
             templates: reflect(Api::all(client.clone()), watcher::Config::default()),
+            volumes: reflect(
+                Api::all(client.clone()),
+                watcher::Config::default().labels(VOLUME_LABEL),
+            ),
         }
     }
 
@@ -70,6 +77,7 @@ impl Caches {
         let _ = self.runtimes.wait_until_ready().await;
         let _ = self.runtime_versions.wait_until_ready().await;
         let _ = self.templates.wait_until_ready().await;
+        let _ = self.volumes.wait_until_ready().await;
     }
 
     /// The object `name` in `namespace` (empty for a cluster-scoped kind), if cached.

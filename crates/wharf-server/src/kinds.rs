@@ -6,6 +6,7 @@
 
 use std::fmt::Debug;
 
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::runtime::reflector::Store;
 use kube::{Api, Client, Resource};
 use serde::Serialize;
@@ -62,6 +63,8 @@ kind!(Task, Tasks, tasks, namespaced: true, Api::namespaced);
 kind!(Space, Spaces, spaces, namespaced: false, cluster_wide);
 kind!(Runtime, Runtimes, runtimes, namespaced: true, Api::namespaced);
 kind!(RuntimeVersion, RuntimeVersions, runtime_versions, namespaced: true, Api::namespaced);
+// A shared volume is a labelled claim; it is authorized as `volumes.wharf.dev`.
+kind!(PersistentVolumeClaim, Volumes, volumes, namespaced: true, Api::namespaced);
 kind!(AppTemplate, AppTemplates, templates, namespaced: false, cluster_wide);
 
 /// Every object of a cluster-scoped kind; it has no namespace to address.

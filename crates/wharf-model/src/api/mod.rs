@@ -15,5 +15,5 @@ pub use selector::{SelectorError, parse_label_selector};
 pub use task_results::{TaskResultEntry, TaskResultList};
 pub use tasks::*;
 pub use types::*;
-pub use validate::{FieldError, validate_app};
+pub use validate::{FieldError, is_quantity, validate_app};
 pub use validate_task::{validate_task, validate_task_name};

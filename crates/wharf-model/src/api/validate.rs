@@ -194,6 +194,20 @@ pub fn validate_app(name: &str, spec: &AppSpec) -> Vec<FieldError> {
             ));
         }
     }
+    for (i, mount) in spec.mounts.iter().enumerate() {
+        if !is_dns_label(&mount.volume, 63, false) {
+            errors.push(FieldError::new(
+                format!("spec.mounts[{i}].volume"),
+                format!("'{}' is not a volume name", mount.volume),
+            ));
+        }
+        if !mount.mount_path.starts_with('/') {
+            errors.push(FieldError::new(
+                format!("spec.mounts[{i}].mountPath"),
+                "must be an absolute path",
+            ));
+        }
+    }
     if let Some(text) = &spec.expires_after
         && let Err(error) = parse_duration(text)
     {

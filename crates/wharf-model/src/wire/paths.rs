@@ -71,6 +71,8 @@ pub enum Collection {
     Runtimes,
     /// `runtimeversions`
     RuntimeVersions,
+    /// `volumes`: shared volumes.
+    Volumes,
 }
 
 impl Collection {
@@ -81,6 +83,7 @@ impl Collection {
             Self::Tasks => "tasks",
             Self::Runtimes => "runtimes",
             Self::RuntimeVersions => "runtimeversions",
+            Self::Volumes => "volumes",
         }
     }
 }

@@ -163,6 +163,10 @@ error_codes! {
     VersionStopped = "version_stopped",
     /// The Runtime has no published version.
     NotPublished = "not_published",
+    /// The shared volume is mounted by Apps; `detail` names them.
+    VolumeInUse = "volume_in_use",
+    /// The App was not deployed from a template, so it has none to upgrade to.
+    NotFromTemplate = "not_from_template",
 
     // Task results.
     /// The Task does not collect results.

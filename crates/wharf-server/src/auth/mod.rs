@@ -101,6 +101,9 @@ attribute! {
         RuntimeVersions = "runtimeversions",
         /// AppTemplates: the image catalogue (cluster-scoped).
         AppTemplates = "apptemplates",
+        /// Shared volumes: PersistentVolumeClaims that several Apps mount. No
+        /// custom resource has this name; RBAC grants it like any other.
+        Volumes = "volumes",
     }
 }
 

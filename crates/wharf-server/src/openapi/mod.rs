@@ -116,7 +116,8 @@ crd_doc! {
         (name = "runtimes", description = "Infrastructure for a namespace (MongoDB, NATS JetStream, S3, PostgreSQL, Valkey) whose credentials Apps and Tasks bind to"),
         (name = "spaces", description = "Tenants: a namespace with members, quota, limits and isolation"),
         (name = "tasks", description = "Batch jobs: a container image run to completion, with result files and a completion callback"),
-        (name = "templates", description = "The image catalogue: images with what they need to run, from which Apps are deployed and later upgraded")
+        (name = "templates", description = "The image catalogue: images with what they need to run, from which Apps are deployed and later upgraded"),
+        (name = "volumes", description = "Shared volumes: claims made on their own that several Apps mount, and that outlive them")
     )
 )]
 struct ApiDoc;

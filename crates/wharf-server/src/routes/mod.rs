@@ -22,6 +22,7 @@ mod tasks;
 mod template_deploy;
 mod templates;
 mod update;
+mod volumes;
 mod write;
 
 use axum::extract::DefaultBodyLimit;
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(space_routes())
         .merge(runtime_routes())
         .merge(template_routes())
+        .merge(volume_routes())
         .merge(system::router())
 }
 
@@ -129,4 +131,11 @@ fn template_routes() -> OpenApiRouter<AppState> {
             templates::delete_template
         ))
         .routes(routes!(template_deploy::deploy_template))
+}
+
+/// `/v1/namespaces/{namespace}/volumes…`: shared volumes.
+fn volume_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(volumes::list_volumes, volumes::create_volume))
+        .routes(routes!(volumes::get_volume, volumes::delete_volume))
 }

@@ -133,7 +133,7 @@ pub async fn upgrade_app(path: AppPath) -> Result<Json<App>, ApiError> {
 /// 409: an App made without a template has nothing to upgrade to.
 fn not_from_a_template(app: &str) -> ApiError {
     ApiError::conflict(
-        ErrorCode::Conflict,
+        ErrorCode::NotFromTemplate,
         format!(
             "the App was not deployed from a template: App {app} has no spec.template, so there is nothing to upgrade it to"
         ),
