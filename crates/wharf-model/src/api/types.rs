@@ -242,6 +242,12 @@ pub struct DeployRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub env: Vec<crate::workload::EnvVar>,
 
+    /// Configuration files set over the template's, by path; new paths are added
+    /// (e.g. nginx's `/etc/nginx/conf.d/default.conf` naming another App's Service).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub files: Vec<crate::workload::FileSpec>,
+
     /// Shared volumes to mount (`wharf volumes create`), kept across upgrades.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]

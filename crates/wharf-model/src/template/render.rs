@@ -11,7 +11,6 @@
 use super::{AppTemplate, TemplateRef};
 use crate::api::DeployRequest;
 use crate::app::AppSpec;
-use crate::workload::EnvVar;
 
 /// The spec of a new App deployed from `template` with the overrides of `request`. `None` when the
 /// template has no generation yet (it was never stored).
@@ -23,24 +22,29 @@ pub fn render(template: &AppTemplate, request: &DeployRequest) -> Option<AppSpec
         ..AppSpec::default()
     };
     take_template_part(&mut spec, template)?;
-    spec.env = merged_env(&spec.env, &request.env);
+    spec.env = merged(&spec.env, &request.env, |e| &e.name);
+    spec.files = merged(&spec.files, &request.files, |f| &f.path);
     Some(spec)
 }
 
 /// The spec of `app` upgraded to `template`'s current generation: the template's
-/// part replaced, the App's part kept. Variables the App has and the template does
-/// not (set after the deploy) are kept; for a name both have, the template's new
-/// definition wins, so that an upgrade brings what the template changed.
+/// part replaced, the App's part kept. Variables and files the App has and the
+/// template does not (a deploy's additions, or set later) are kept; for a name or
+/// path both have, the template's new definition wins, so that an upgrade brings
+/// what the template changed.
 pub fn upgrade(app: &AppSpec, template: &AppTemplate) -> Option<AppSpec> {
     let mut spec = app.clone();
     take_template_part(&mut spec, template)?;
-    let added_by_app: Vec<EnvVar> = app
-        .env
-        .iter()
-        .filter(|var| !template.spec.env.iter().any(|t| t.name == var.name))
-        .cloned()
-        .collect();
-    spec.env = merged_env(&spec.env, &added_by_app);
+    spec.env = merged(
+        &spec.env,
+        &only_in_app(&app.env, &template.spec.env, |e| &e.name),
+        |e| &e.name,
+    );
+    spec.files = merged(
+        &spec.files,
+        &only_in_app(&app.files, &template.spec.files, |f| &f.path),
+        |f| &f.path,
+    );
     Some(spec)
 }
 
@@ -73,14 +77,23 @@ fn take_template_part(spec: &mut AppSpec, template: &AppTemplate) -> Option<()> 
     Some(())
 }
 
-/// `base` with each of `over` replacing the variable of its name, or appended.
-fn merged_env(base: &[EnvVar], over: &[EnvVar]) -> Vec<EnvVar> {
-    let mut env = base.to_vec();
-    for var in over {
-        match env.iter_mut().find(|e| e.name == var.name) {
-            Some(existing) => *existing = var.clone(),
-            None => env.push(var.clone()),
+/// `base` with each of `over` replacing the entry of its key, or appended.
+fn merged<T: Clone>(base: &[T], over: &[T], key: impl Fn(&T) -> &String) -> Vec<T> {
+    let mut entries = base.to_vec();
+    for entry in over {
+        match entries.iter_mut().find(|e| key(e) == key(entry)) {
+            Some(existing) => *existing = entry.clone(),
+            None => entries.push(entry.clone()),
         }
     }
-    env
+    entries
+}
+
+/// The entries of the App whose key the template does not have: set by a deploy's
+/// overrides or later, so an upgrade keeps them.
+fn only_in_app<T: Clone>(app: &[T], template: &[T], key: impl Fn(&T) -> &String) -> Vec<T> {
+    app.iter()
+        .filter(|entry| !template.iter().any(|t| key(t) == key(entry)))
+        .cloned()
+        .collect()
 }

@@ -155,3 +155,31 @@ fn an_update_is_available_only_for_a_newer_generation_of_its_own_template() {
     assert_eq!(update_available(&app, &other), None);
     assert_eq!(update_available(&AppSpec::default(), &php(3)), None);
 }
+
+#[test]
+fn a_deploys_files_are_added_and_kept_across_an_upgrade() {
+    use crate::workload::FileSpec;
+    let file = |path: &str, content: &str| FileSpec {
+        path: path.into(),
+        content: content.into(),
+    };
+    let mut template = php(1);
+    template.spec.files = vec![file("/usr/local/etc/php/conf.d/limits.ini", "a=1\n")];
+    let request = DeployRequest {
+        files: vec![file("/etc/extra.conf", "mine\n")],
+        ..request()
+    };
+    let app = render(&template, &request).expect("stored template");
+    assert_eq!(app.files.len(), 2);
+
+    let mut newer = php(2);
+    newer.spec.files = vec![file("/usr/local/etc/php/conf.d/limits.ini", "a=2\n")];
+    let upgraded = upgrade(&app, &newer).expect("stored template");
+    assert_eq!(
+        upgraded.files,
+        [
+            file("/usr/local/etc/php/conf.d/limits.ini", "a=2\n"),
+            file("/etc/extra.conf", "mine\n")
+        ]
+    );
+}

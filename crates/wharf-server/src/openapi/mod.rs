@@ -227,6 +227,6 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 64);
+        assert_eq!(operations, 68);
     }
 }
