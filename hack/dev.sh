@@ -35,6 +35,10 @@ echo "[dev] installing CRDs and RBAC" >&2
 # creator becomes the new Space's owner; other Spaces stay out of reach).
 "$kubectl" create clusterrolebinding wharf-dev-space-creator --clusterrole=wharf-space-creator \
   --serviceaccount=dev:developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+# `wharf templates list` and `wharf apps deploy --template`: reading the
+# catalogue is cluster-wide, so it takes a ClusterRoleBinding.
+"$kubectl" create clusterrolebinding wharf-dev-template-reader --clusterrole=wharf-template-reader \
+  --serviceaccount=dev:developer --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 
 cat >&2 <<MSG
 [dev] Wharf is starting on http://$listen (operator metrics on 127.0.0.1:9090).

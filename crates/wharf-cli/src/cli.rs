@@ -10,6 +10,7 @@ use crate::commands::runtimes::RuntimesCommand;
 use crate::commands::spaces::SpacesCommand;
 use crate::commands::tasks::TasksCommand;
 use crate::commands::templates::TemplatesCommand;
+use crate::commands::volumes::VolumesCommand;
 use crate::exit::EXIT_CODES_HELP;
 use crate::output::OutputFormat;
 
@@ -71,6 +72,11 @@ pub enum Command {
     /// (`wharf apps deploy NAME --template TEMPLATE`).
     #[command(subcommand)]
     Templates(TemplatesCommand),
+    /// Create shared volumes that several Apps mount.
+    ///
+    /// An App mounts one with `wharf apps deploy NAME --volume VOLUME:/PATH[:ro]`.
+    #[command(subcommand)]
+    Volumes(VolumesCommand),
     /// Print a shell completion script, e.g. `wharf completions bash > /etc/bash_completion.d/wharf`.
     Completions {
         /// The shell.

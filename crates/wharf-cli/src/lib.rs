@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod config_files;
 pub mod download;
 pub mod error;
 pub mod exit;
@@ -22,6 +23,8 @@ pub mod template_spec;
 pub mod template_views;
 pub mod version_views;
 pub mod views;
+pub mod volume_spec;
+pub mod volume_views;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -8,9 +8,9 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wharf_model::api::validate_app;
-use wharf_model::app::{App, AppPort, AppSpec, PortProtocol};
+use wharf_model::app::{App, AppPort, AppSpec, PortProtocol, SharedMount};
 use wharf_model::runtime::binding_env::RuntimeRef;
-use wharf_model::workload::EnvVar;
+use wharf_model::workload::{EnvVar, FileSpec};
 
 use crate::error::CliError;
 
@@ -186,6 +186,10 @@ pub struct Overrides {
     pub env: Vec<(String, String)>,
     /// `--runtime` (with `--runtime-engines`): replaces the manifest's.
     pub runtime: Option<RuntimeRef>,
+    /// `--volume`: replaces the manifest's mount at the same path, or is added.
+    pub mounts: Vec<SharedMount>,
+    /// `--config`: replaces the manifest's file at the same path, or is added.
+    pub files: Vec<FileSpec>,
 }
 
 /// The App to apply: `base` (a manifest) or an empty App, named `name` in
@@ -254,6 +258,23 @@ pub fn build_app(
     }
     if let Some(runtime) = &overrides.runtime {
         spec.runtime = Some(runtime.clone());
+    }
+    // A path holds one mount, so the server merges mounts by path; so does this.
+    for mount in &overrides.mounts {
+        match spec
+            .mounts
+            .iter_mut()
+            .find(|m| m.mount_path == mount.mount_path)
+        {
+            Some(existing) => *existing = mount.clone(),
+            None => spec.mounts.push(mount.clone()),
+        }
+    }
+    for file in &overrides.files {
+        match spec.files.iter_mut().find(|f| f.path == file.path) {
+            Some(existing) => *existing = file.clone(),
+            None => spec.files.push(file.clone()),
+        }
     }
     if spec.image.is_empty() {
         return Err(CliError::invalid_field(
@@ -354,6 +375,22 @@ mod tests {
                 name: "rt".into(),
                 engines: vec![RuntimeEngine::Nats],
             }),
+            mounts: vec![
+                SharedMount {
+                    volume: "site".into(),
+                    mount_path: "/var/www/html".into(),
+                    read_only: true,
+                },
+                SharedMount {
+                    volume: "logs".into(),
+                    mount_path: "/logs".into(),
+                    read_only: false,
+                },
+            ],
+            files: vec![FileSpec {
+                path: "/etc/web.conf".into(),
+                content: "listen 8080;\n".into(),
+            }],
         }
     }
 
@@ -373,7 +410,12 @@ mod tests {
                     "ports": [{ "name": "http", "port": 8080, "protocol": "TCP" }],
                     "hosts": ["web.example.com"],
                     "env": [{ "name": "MODE", "value": "debug" }, { "name": "LEVEL", "value": "info" }],
-                    "runtime": { "name": "rt", "engines": ["nats"] }
+                    "runtime": { "name": "rt", "engines": ["nats"] },
+                    "mounts": [
+                        { "volume": "site", "mountPath": "/var/www/html", "readOnly": true },
+                        { "volume": "logs", "mountPath": "/logs" }
+                    ],
+                    "files": [{ "path": "/etc/web.conf", "content": "listen 8080;\n" }]
                 }
             })
         );
@@ -382,7 +424,7 @@ mod tests {
     #[test]
     fn flags_override_the_manifest() {
         let manifest = parse_manifest(
-            "apiVersion: wharf.dev/v1alpha1\nkind: App\nmetadata:\n  name: web\n  labels: {team: shop}\n  resourceVersion: '42'\nspec:\n  image: web:1\n  autoscale: {min: 1, max: 4}\n  ports:\n  - {name: http, port: 80}\n  - {name: metrics, port: 9090}\n  env:\n  - {name: MODE, value: test}\n  - {name: KEY, secret: {generate: {}}}\nstatus:\n  phase: Running\n",
+            "apiVersion: wharf.dev/v1alpha1\nkind: App\nmetadata:\n  name: web\n  labels: {team: shop}\n  resourceVersion: '42'\nspec:\n  image: web:1\n  autoscale: {min: 1, max: 4}\n  ports:\n  - {name: http, port: 80}\n  - {name: metrics, port: 9090}\n  env:\n  - {name: MODE, value: test}\n  - {name: KEY, secret: {generate: {}}}\n  mounts:\n  - {volume: old, mountPath: /var/www/html}\n  - {volume: cache, mountPath: /cache}\nstatus:\n  phase: Running\n",
             "app.yaml",
         )
         .unwrap();
@@ -413,6 +455,20 @@ mod tests {
                 ("MODE", Some("debug")),
                 ("KEY", None),
                 ("LEVEL", Some("info"))
+            ]
+        );
+        let mounts: Vec<_> = app
+            .spec
+            .mounts
+            .iter()
+            .map(|m| (m.volume.as_str(), m.mount_path.as_str(), m.read_only))
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                ("site", "/var/www/html", true),
+                ("cache", "/cache", false),
+                ("logs", "/logs", false)
             ]
         );
         assert_eq!(app.metadata.labels.unwrap()["team"], "shop");

@@ -8,16 +8,21 @@ use reqwest::Method;
 use wharf_model::api::DeployRequest;
 use wharf_model::app::App;
 use wharf_model::wire::paths::{self, AppResource};
-use wharf_model::workload::EnvVar;
+use wharf_model::workload::{EnvVar, FileSpec};
 
 use super::apps::{DeployArgs, waited};
 use super::{Context, encode, print_with};
+use crate::config_files::read_configs;
 use crate::error::CliError;
 use crate::template_views;
 
-/// The body of a deploy from a template: the App's name and namespace, and the
-/// flags that override the template.
-pub(super) fn deploy_request(namespace: &str, args: &DeployArgs) -> DeployRequest {
+/// The body of a deploy from a template: the App's name and namespace, the flags
+/// that override the template, and the `--config` files as read.
+pub(super) fn deploy_request(
+    namespace: &str,
+    args: &DeployArgs,
+    files: Vec<FileSpec>,
+) -> DeployRequest {
     DeployRequest {
         namespace: namespace.to_owned(),
         name: args.name.clone(),
@@ -34,8 +39,8 @@ pub(super) fn deploy_request(namespace: &str, args: &DeployArgs) -> DeployReques
                 ..EnvVar::default()
             })
             .collect(),
-        // Shared volumes (`mounts`) have no flag yet.
-        ..DeployRequest::default()
+        mounts: args.volumes.clone(),
+        files,
     }
 }
 
@@ -46,7 +51,8 @@ pub(super) async fn deploy(
     template: &str,
     args: &DeployArgs,
 ) -> Result<(), CliError> {
-    let body = encode(&deploy_request(&ctx.namespace, args))?;
+    let files = read_configs(&args.configs)?;
+    let body = encode(&deploy_request(&ctx.namespace, args, files))?;
     let path = paths::template_deploy(template);
     waited(
         ctx,
@@ -85,17 +91,17 @@ mod tests {
         let Command::Apps(AppsCommand::Deploy(args)) = cli.command else {
             panic!("not a deploy: {line}");
         };
-        args
+        *args
     }
 
     #[test]
     fn a_deploy_from_a_template_sends_only_the_overrides() {
         let args = deploy_args(
-            "apps deploy web --template nginx --host web.example.com --host www.example.com --replicas 3 --env A=1 --env B=x=y --env A=2 --timeout 90s",
+            "apps deploy web --template nginx --host web.example.com --host www.example.com --replicas 3 --env A=1 --env B=x=y --env A=2 --volume site:/var/www/html:ro --volume logs:/logs --timeout 90s",
         );
         assert_eq!(args.template.as_deref(), Some("nginx"));
         assert_eq!(args.wait.timeout.duration, Duration::from_secs(90));
-        let body = encode(&deploy_request("shop", &args)).unwrap();
+        let body = encode(&deploy_request("shop", &args, Vec::new())).unwrap();
         assert_eq!(
             body,
             json!({
@@ -107,12 +113,17 @@ mod tests {
                     { "name": "A", "value": "1" },
                     { "name": "B", "value": "x=y" },
                     { "name": "A", "value": "2" }
+                ],
+                "mounts": [
+                    { "volume": "site", "mountPath": "/var/www/html", "readOnly": true },
+                    { "volume": "logs", "mountPath": "/logs" }
                 ]
             })
         );
         let bare = deploy_request(
             "shop",
             &deploy_args("apps deploy web --template nginx --no-wait"),
+            Vec::new(),
         );
         assert_eq!(
             encode(&bare).unwrap(),

@@ -9,7 +9,7 @@ use k8s_openapi::jiff::Timestamp;
 use reqwest::Method;
 use serde_json::Value;
 use wharf_model::api::{AppState, EventEntry, ScaleRequest};
-use wharf_model::app::{App, AppPort};
+use wharf_model::app::{App, AppPort, SharedMount};
 use wharf_model::runtime::binding_env::RuntimeEngine;
 use wharf_model::wire::paths::{self, ApiPath, AppResource, Collection};
 
@@ -20,6 +20,7 @@ use super::{
     Context, ListArgs, decode, encode, note_or_nothing, print_list, print_with, stream_out,
 };
 use crate::client::add_query;
+use crate::config_files::{ConfigFlag, parse_config, read_configs};
 use crate::error::CliError;
 use crate::manifest::{
     Overrides, apply_body, build_app, parse_env, parse_manifest, parse_port, read_manifest_text,
@@ -28,6 +29,7 @@ use crate::output::note;
 use crate::progress::Spinner;
 use crate::runtime_spec::{parse_engine, runtime_ref};
 use crate::views;
+use crate::volume_spec::parse_mount;
 
 /// `--timeout` and `--no-wait` of the commands that wait for readiness.
 #[derive(Debug, Clone, Args)]
@@ -47,7 +49,8 @@ pub enum AppsCommand {
     /// Create or update an App (server-side apply; running it twice changes nothing)
     /// and wait until it is Ready. With --template, create it from a template of
     /// the catalogue instead (refused if it exists).
-    Deploy(DeployArgs),
+    // Boxed: its flags make it far larger than every other command.
+    Deploy(Box<DeployArgs>),
     /// List the namespace's Apps.
     #[command(visible_alias = "ls")]
     List(ListArgs),
@@ -129,8 +132,8 @@ pub struct DeployArgs {
     pub image: Option<String>,
 
     /// Create the App from this template of the catalogue (see `wharf templates
-    /// list`): its image, ports, variables and the rest, with --host, --replicas
-    /// and --env over them. The App records the template's generation, for
+    /// list`): its image, ports, variables and the rest, with --host, --replicas,
+    /// --env and --volume over them. The App records the template's generation, for
     /// `wharf apps upgrade`.
     #[arg(
         long,
@@ -156,6 +159,18 @@ pub struct DeployArgs {
     /// variable of the same name.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+
+    /// A shared volume to mount, VOLUME:/PATH[:ro] (`:ro` read-only), e.g.
+    /// site:/var/www/html; see `wharf volumes create`. Repeat for more; replaces
+    /// the manifest's mount at the same path.
+    #[arg(long = "volume", value_name = "VOLUME:/PATH[:ro]", value_parser = parse_mount)]
+    pub volumes: Vec<SharedMount>,
+
+    /// A local file mounted as configuration, PATH=LOCAL_FILE, e.g.
+    /// /etc/nginx/conf.d/default.conf=./site.conf. Repeat for more; replaces the
+    /// manifest's (or template's) file at the same path.
+    #[arg(long = "config", value_name = "PATH=LOCAL_FILE", value_parser = parse_config)]
+    pub configs: Vec<ConfigFlag>,
 
     /// A Runtime in the namespace whose connection variables (KRT_MONGO_URI,
     /// DATABASE_URL, …) the App gets from its binding Secrets; the App waits until
@@ -204,7 +219,7 @@ pub async fn run(ctx: &Context, command: AppsCommand) -> Result<(), CliError> {
     let app = |name: &str| paths::app(&ctx.namespace, name);
     let sub = |name: &str, resource| paths::app_resource(&ctx.namespace, name, resource);
     match command {
-        AppsCommand::Deploy(args) => deploy(ctx, args).await,
+        AppsCommand::Deploy(args) => deploy(ctx, *args).await,
         AppsCommand::List(args) => list(ctx, args.selector.as_deref()).await,
         AppsCommand::Get { name } => print_app(ctx, &ctx.get(&app(&name)).await?),
         AppsCommand::Delete { name } => {
@@ -331,6 +346,8 @@ async fn deploy(ctx: &Context, args: DeployArgs) -> Result<(), CliError> {
         runtime: args
             .runtime
             .map(|name| runtime_ref(name, args.runtime_engines)),
+        mounts: args.volumes,
+        files: read_configs(&args.configs)?,
     };
     let app = build_app(&args.name, &namespace, manifest, &overrides)?;
     let body = apply_body(&app)?;
@@ -393,6 +410,44 @@ mod tests {
         assert_eq!(deploy.hosts, ["web.example.com"]);
         assert_eq!(deploy.wait.timeout.duration, Duration::from_secs(90));
         assert!(!deploy.wait.no_wait);
+    }
+
+    #[test]
+    fn deploy_mounts_shared_volumes_and_refuses_bad_ones() {
+        let cli = parse_line(
+            "apps deploy web --image w --volume site:/var/www/html --volume logs:/logs:ro",
+        )
+        .unwrap();
+        let Command::Apps(AppsCommand::Deploy(deploy)) = cli.command else {
+            panic!("not a deploy");
+        };
+        let mounts: Vec<_> = deploy
+            .volumes
+            .iter()
+            .map(|m| (m.volume.as_str(), m.mount_path.as_str(), m.read_only))
+            .collect();
+        assert_eq!(
+            mounts,
+            [("site", "/var/www/html", false), ("logs", "/logs", true)]
+        );
+        for (bad, says) in [
+            (
+                "apps deploy web --image w --volume site",
+                "'site' is not NAME:/PATH[:ro]",
+            ),
+            (
+                "apps deploy web --image w --volume site:data",
+                "must be absolute",
+            ),
+            (
+                "apps deploy web --image w --volume site:/data:rw",
+                "only option is ':ro'",
+            ),
+        ] {
+            let error = parse_line(bad).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad:?}: {error}");
+            assert!(error.to_string().contains(says), "{bad:?}: {error}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod task_run;
 pub mod tasks;
 pub mod templates;
 pub mod timeout;
+pub mod volumes;
 
 use clap::Args;
 use futures::StreamExt;
@@ -136,6 +137,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Templates(command) => {
             let context = Context::load(cli.namespace, cli.output)?;
             templates::run(&context, command).await
+        }
+        Command::Volumes(command) => {
+            let context = Context::load(cli.namespace, cli.output)?;
+            volumes::run(&context, command).await
         }
     }
 }
