@@ -246,11 +246,7 @@ pub fn build_app(
         if !applied.insert(key) {
             continue;
         }
-        let var = EnvVar {
-            name: key.clone(),
-            value: Some(last_value(&overrides.env, key)),
-            ..EnvVar::default()
-        };
+        let var = EnvVar::literal(key, last_value(&overrides.env, key));
         match spec.env.iter_mut().find(|v| &v.name == key) {
             Some(existing) => *existing = var,
             None => spec.env.push(var),

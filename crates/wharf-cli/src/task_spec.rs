@@ -33,11 +33,7 @@ pub fn build_task(args: &RunArgs) -> Result<Value, CliError> {
         env: args
             .env
             .iter()
-            .map(|(name, value)| EnvVar {
-                name: name.clone(),
-                value: Some(value.clone()),
-                ..EnvVar::default()
-            })
+            .map(|(name, value)| EnvVar::literal(name, value))
             .collect(),
         timeout: args.timeout.clone(),
         retries: args.retries.unwrap_or(0),

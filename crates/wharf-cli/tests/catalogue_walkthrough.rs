@@ -9,7 +9,6 @@ mod wharf_bin;
 
 use std::path::Path;
 
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::api::{DeleteParams, PostParams};
@@ -20,7 +19,7 @@ use wharf_model::space::Space;
 use wharf_model::template::AppTemplate;
 use wharf_testenv::operator::test_config;
 use wharf_testenv::volumes::StaticVolumes;
-use wharf_testenv::{api, rbac};
+use wharf_testenv::{api, objects, rbac};
 
 wharf_testenv::temp_ns_tests!(php_and_nginx_share_a_volume_in_a_space);
 
@@ -37,20 +36,6 @@ async fn catalogue_entry(client: &Client, entry: &str, name: &str) {
         .create(&PostParams::default(), &template)
         .await
         .expect("the API server takes the entry");
-}
-
-/// The claims the pod template of Deployment `name` in `ns` mounts.
-async fn claims_of(client: &Client, ns: &str, name: &str) -> Vec<String> {
-    let deployment = Api::<Deployment>::namespaced(client.clone(), ns)
-        .get(name)
-        .await
-        .expect("the App's Deployment");
-    let pod = deployment.spec.unwrap().template.spec.unwrap();
-    pod.volumes
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.persistent_volume_claim.map(|c| c.claim_name))
-        .collect()
 }
 
 async fn php_and_nginx_share_a_volume_in_a_space(client: Client, ns: String) {
@@ -120,7 +105,11 @@ async fn php_and_nginx_share_a_volume_in_a_space(client: Client, ns: String) {
             .json(&words(&in_space(&format!("apps get {app}"))))
             .await;
         assert_eq!(got["status"]["phase"], "Running", "{app}: {got}");
-        assert_eq!(claims_of(&client, &space, app).await, ["site"], "{app}");
+        assert_eq!(
+            objects::claims_mounted_by(&client, &space, app).await,
+            ["site"],
+            "{app}"
+        );
     }
     let nginx = wharf.json(&words(&in_space("apps get nginx"))).await;
     assert_eq!(

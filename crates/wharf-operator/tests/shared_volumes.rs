@@ -8,6 +8,7 @@ use kube::api::{DeleteParams, PostParams};
 use wharf_model::app::App;
 use wharf_model::conditions::is_true;
 use wharf_model::volume::{VolumeRequest, claim};
+use wharf_testenv::objects;
 use wharf_testenv::operator::Fixture;
 use wharf_testenv::volumes::StaticVolumes;
 
@@ -40,13 +41,7 @@ async fn create_volume(fx: &Fixture, name: &str) -> StaticVolumes {
 
 /// The claim names the Deployment of `app` mounts.
 async fn claims_mounted_by(fx: &Fixture, app: &str) -> Vec<String> {
-    let deployment = fx.get::<Deployment>(app).await;
-    let pod = deployment.spec.unwrap().template.spec.unwrap();
-    pod.volumes
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.persistent_volume_claim.map(|c| c.claim_name))
-        .collect()
+    objects::claims_mounted_by(&fx.client, &fx.ns, app).await
 }
 
 async fn two_apps_mount_one_claim_that_outlives_them(fx: Fixture) {

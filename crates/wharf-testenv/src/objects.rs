@@ -54,3 +54,17 @@ pub fn secret_text(
         })
         .collect()
 }
+
+/// The claims the pod template of Deployment `name` in `ns` mounts, in order.
+pub async fn claims_mounted_by(client: &Client, ns: &str, name: &str) -> Vec<String> {
+    let deployment: k8s_openapi::api::apps::v1::Deployment = get(client, ns, name).await;
+    let pod = deployment
+        .spec
+        .and_then(|s| s.template.spec)
+        .unwrap_or_default();
+    pod.volumes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.persistent_volume_claim.map(|c| c.claim_name))
+        .collect()
+}

@@ -33,11 +33,7 @@ pub(super) fn deploy_request(
         env: args
             .env
             .iter()
-            .map(|(name, value)| EnvVar {
-                name: name.clone(),
-                value: Some(value.clone()),
-                ..EnvVar::default()
-            })
+            .map(|(name, value)| EnvVar::literal(name, value))
             .collect(),
         mounts: args.volumes.clone(),
         files,

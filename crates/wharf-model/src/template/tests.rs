@@ -6,11 +6,7 @@ use crate::app::{AppPort, AppSpec, Autoscale, PullPolicy};
 use crate::workload::EnvVar;
 
 fn literal(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value.into()),
-        ..EnvVar::default()
-    }
+    EnvVar::literal(name, value)
 }
 
 fn php(generation: i64) -> AppTemplate {

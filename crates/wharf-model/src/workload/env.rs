@@ -41,6 +41,17 @@ pub struct EnvVar {
     pub config_map_ref: Option<KeyRef>,
 }
 
+impl EnvVar {
+    /// A variable with a literal value, as `--env KEY=VALUE` sets one.
+    pub fn literal(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: Some(value.into()),
+            ..Self::default()
+        }
+    }
+}
+
 /// Where a secret value comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
