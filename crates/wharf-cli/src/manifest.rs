@@ -79,6 +79,16 @@ fn a(kind: &str) -> String {
     format!("{article} {kind}")
 }
 
+/// The `metadata.name` a manifest of `kind` read from `source` must give.
+pub fn manifest_name(name: Option<String>, source: &str, kind: &str) -> Result<String, CliError> {
+    name.filter(|n| !n.is_empty()).ok_or_else(|| {
+        CliError::invalid_field(
+            "metadata.name",
+            format!("{source} names no {kind}: set metadata.name"),
+        )
+    })
+}
+
 /// Reads a manifest's text from `path`, or from standard input when it is `-`.
 pub fn read_manifest_text(path: &Path) -> Result<String, CliError> {
     if path == Path::new("-") {

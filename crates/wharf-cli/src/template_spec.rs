@@ -13,7 +13,9 @@ use serde_json::Value;
 use wharf_model::template::{AppTemplate, MAX_TEMPLATE_NAME};
 
 use crate::error::CliError;
-use crate::manifest::{check_object, cluster_manifest_body, read_manifest_text, typed};
+use crate::manifest::{
+    check_object, cluster_manifest_body, manifest_name, read_manifest_text, typed,
+};
 
 /// The kind these manifests hold.
 pub const KIND: &str = "AppTemplate";
@@ -121,16 +123,7 @@ fn template_manifest(value: Value, source: String) -> Result<TemplateManifest, C
     let value = check_object(value, &source, KIND)?;
     // Read as an AppTemplate to refuse what cannot be one, naming the field.
     let template: AppTemplate = typed(value.clone(), &source)?;
-    let name = template
-        .metadata
-        .name
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            CliError::invalid_field(
-                "metadata.name",
-                format!("{source} names no AppTemplate: set metadata.name"),
-            )
-        })?;
+    let name = manifest_name(template.metadata.name, &source, KIND)?;
     if !is_label(&name) {
         return Err(CliError::invalid_field(
             "metadata.name",

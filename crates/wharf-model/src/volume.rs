@@ -3,6 +3,7 @@
 //! is a labelled claim and nothing more, so `kubectl get pvc -l wharf.dev/volume`
 //! shows what Wharf shows; no App owns it, so deleting an App leaves it.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
@@ -98,8 +99,9 @@ pub fn claim(namespace: &str, request: &VolumeRequest) -> PersistentVolumeClaim 
 }
 
 /// The shared volume a claim is, with the Apps of `apps` that mount it; `None` for
-/// a claim that is not a shared volume.
-pub fn info(claim: &PersistentVolumeClaim, apps: &[App]) -> Option<VolumeInfo> {
+/// a claim that is not a shared volume. `apps` may be owned or shared (a watch
+/// cache's `Arc`s), so a request copies no App.
+pub fn info<A: Borrow<App>>(claim: &PersistentVolumeClaim, apps: &[A]) -> Option<VolumeInfo> {
     let name = claim.metadata.labels.as_ref()?.get(VOLUME_LABEL)?.clone();
     let spec = claim.spec.clone().unwrap_or_default();
     let size = spec
@@ -126,10 +128,11 @@ pub fn info(claim: &PersistentVolumeClaim, apps: &[App]) -> Option<VolumeInfo> {
 }
 
 /// The names of the Apps among `apps` that mount volume `volume`, sorted.
-pub fn mounted_by(volume: &str, apps: &[App]) -> Vec<String> {
+pub fn mounted_by<A: Borrow<App>>(volume: &str, apps: &[A]) -> Vec<String> {
     let mut names: Vec<String> = apps
         .iter()
-        .filter(|app| app.spec.mounts.iter().any(|m| m.volume == volume))
+        .map(Borrow::borrow)
+        .filter(|app: &&App| app.spec.mounts.iter().any(|m| m.volume == volume))
         .filter_map(|app| app.metadata.name.clone())
         .collect();
     names.sort();
@@ -195,6 +198,6 @@ mod tests {
     fn a_claim_without_the_label_is_not_a_shared_volume() {
         let mut claim = claim("shop", &VolumeRequest::default());
         claim.metadata.labels = None;
-        assert_eq!(info(&claim, &[]), None);
+        assert_eq!(info::<App>(&claim, &[]), None);
     }
 }

@@ -16,7 +16,7 @@ use super::timeout::{Timeout, parse_invoke_timeout};
 use super::{Context, ListArgs, copy_out, list_all, note_or_nothing, print_items, print_with};
 use crate::client::add_query;
 use crate::error::CliError;
-use crate::manifest::{manifest_body, parse_object, read_manifest_text, typed};
+use crate::manifest::{manifest_body, manifest_name, parse_object, read_manifest_text, typed};
 use crate::version_views;
 
 /// The kind a manifest of these commands holds.
@@ -216,16 +216,7 @@ async fn send(ctx: &Context, file: &Path, method: Method) -> Result<(), CliError
     let value = parse_object(&read_manifest_text(file)?, &source, KIND)?;
     // Read as a RuntimeVersion to refuse what cannot be one, naming the field.
     let version: RuntimeVersion = typed(value.clone(), &source)?;
-    let name = version
-        .metadata
-        .name
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            CliError::invalid_field(
-                "metadata.name",
-                format!("{source} names no RuntimeVersion: set metadata.name"),
-            )
-        })?;
+    let name = manifest_name(version.metadata.name, &source, KIND)?;
     let namespace = ctx.namespace_for(version.metadata.namespace)?;
     let body = manifest_body(value, KIND, &namespace);
     let path = if method == Method::POST {

@@ -150,12 +150,7 @@ impl<K: Kind> NamespacePath<K> {
         if L::NAMESPACED {
             check_label(namespace).map_err(|why| malformed_field(field, namespace, why))?;
         }
-        Ok(NamespacePath {
-            namespace: namespace.to_owned(),
-            state: self.state.clone(),
-            headers: self.headers.clone(),
-            kind: PhantomData,
-        })
+        Ok(self.sibling(namespace))
     }
 
     /// The object `name` of kind `L` in `namespace`, for the same request, taken
@@ -163,13 +158,18 @@ impl<K: Kind> NamespacePath<K> {
     /// Kubernetes holds is a name it accepted.
     pub fn object_of<L: Kind>(&self, namespace: &str, name: &str) -> ObjectPath<L> {
         ObjectPath {
-            collection: NamespacePath {
-                namespace: namespace.to_owned(),
-                state: self.state.clone(),
-                headers: self.headers.clone(),
-                kind: PhantomData,
-            },
+            collection: self.sibling(namespace),
             name: name.to_owned(),
+        }
+    }
+
+    /// The collection of kind `L` in `namespace`, unchecked, for the same request.
+    fn sibling<L>(&self, namespace: &str) -> NamespacePath<L> {
+        NamespacePath {
+            namespace: namespace.to_owned(),
+            state: self.state.clone(),
+            headers: self.headers.clone(),
+            kind: PhantomData,
         }
     }
 

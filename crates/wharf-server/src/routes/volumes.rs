@@ -3,6 +3,8 @@
 //! its own account, only ever ones labelled `wharf.dev/volume`. A volume an App
 //! mounts is never deleted: the answer names the Apps.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,13 +26,12 @@ use crate::openapi::{CollectionProblems, JsonBodyProblems, ObjectProblems};
 /// `/v1/namespaces/{namespace}/volumes/{name}`.
 pub type VolumePath = ObjectPath<PersistentVolumeClaim>;
 
-/// The Apps of `namespace`, from the watch cache.
-fn apps_in(path: &NamespacePath<PersistentVolumeClaim>) -> Vec<App> {
+/// The Apps of `namespace`, shared from the watch cache.
+fn apps_in(path: &NamespacePath<PersistentVolumeClaim>) -> Vec<Arc<App>> {
     App::store(path.state().caches())
         .state()
-        .iter()
+        .into_iter()
         .filter(|app| app.metadata.namespace.as_deref() == Some(path.namespace.as_str()))
-        .map(|app| App::clone(app))
         .collect()
 }
 
@@ -105,7 +106,7 @@ pub async fn create_volume(
             other => other.into(),
         })?;
     path.state().caches().settle(&created).await;
-    let volume = info(&created, &[])
+    let volume = info::<App>(&created, &[])
         .ok_or_else(|| ApiError::internal(&"the created claim lost its label"))?;
     Ok((StatusCode::CREATED, Json(volume)).into_response())
 }
