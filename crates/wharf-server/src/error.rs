@@ -26,6 +26,18 @@ impl ApiError {
         }
     }
 
+    /// An error another handler answered (a problem document), passed on with its
+    /// status, code, detail and field.
+    pub fn from_problem(status: StatusCode, problem: &serde_json::Value) -> Self {
+        let text = |key: &str| problem.get(key).and_then(serde_json::Value::as_str);
+        let code = text("code")
+            .and_then(ErrorCode::parse)
+            .unwrap_or(ErrorCode::Internal);
+        let mut error = Self::new(status, code, text("detail").unwrap_or_default());
+        error.field = text("field").map(str::to_owned);
+        error
+    }
+
     /// Names the request field at fault.
     pub fn at(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -83,7 +95,8 @@ impl ApiError {
         self.code
     }
 
-    fn problem(&self) -> Problem {
+    /// The problem document this error is answered with.
+    pub(crate) fn problem(&self) -> Problem {
         let title = self.status.canonical_reason().unwrap_or("Error");
         let mut problem = Problem::new(self.code, self.status.as_u16(), title, &self.detail);
         problem.field.clone_from(&self.field);

@@ -3,11 +3,13 @@
 //! (SubjectAccessReview). Reads come from watch caches; writes go to the Kubernetes
 //! API under the server's own identity after the caller was authorized.
 
+pub mod aplite;
 pub mod auth;
 mod caches;
 mod conditional;
 pub mod error;
 mod extract;
+pub mod functions;
 mod invoke;
 mod kinds;
 mod metrics;
@@ -59,6 +61,18 @@ pub struct ServerConfig {
     pub results: StoreConfig,
     /// See [`ServeOptions::host_aliases`].
     pub host_aliases: BTreeMap<String, String>,
+    /// See [`ServeOptions::state_namespace`].
+    pub state_namespace: String,
+    /// Where and how to serve the Aplite remote protocol, if at all.
+    pub aplite: Option<(SocketAddr, aplite::ApliteConfig)>,
+}
+
+/// The Aplite remote protocol's listener, and how it is served.
+pub struct ApliteListener {
+    /// The bound listener.
+    pub listener: tokio::net::TcpListener,
+    /// Who it acts as, where, and where callers serve arguments.
+    pub config: aplite::ApliteConfig,
 }
 
 /// What [`serve`] needs besides the listener and the client.
@@ -74,7 +88,14 @@ pub struct ServeOptions {
     /// invoking workflows from a server outside the cluster (a test's, beside
     /// NATS on 127.0.0.1). Empty in a cluster.
     pub host_aliases: BTreeMap<String, String>,
+    /// The namespace where the server keeps its own records (the
+    /// `Idempotency-Key` ConfigMaps of function calls): its own namespace in a
+    /// cluster, [`DEFAULT_STATE_NAMESPACE`] unless told.
+    pub state_namespace: String,
 }
+
+/// Where the server keeps its own records unless told: the chart's namespace.
+pub const DEFAULT_STATE_NAMESPACE: &str = "wharf-system";
 
 impl ServeOptions {
     /// Options with the default sweep interval.
@@ -84,6 +105,7 @@ impl ServeOptions {
             results,
             sweep_every: SWEEP_EVERY,
             host_aliases: BTreeMap::new(),
+            state_namespace: DEFAULT_STATE_NAMESPACE.to_owned(),
         }
     }
 }
@@ -191,13 +213,24 @@ pub async fn run(
             addr: config.addr,
             source,
         })?;
+    let aplite = match config.aplite {
+        Some((addr, config)) => Some(ApliteListener {
+            listener: tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr, source })?,
+            config,
+        }),
+        None => None,
+    };
     let results = ResultStore::new(&config.results).map_err(ServerError::Results)?;
     tracing::info!(store = %results, "Task result store opened");
-    serve(
+    serve_with(
         listener,
+        aplite,
         client,
         ServeOptions {
             host_aliases: config.host_aliases,
+            state_namespace: config.state_namespace,
             ..ServeOptions::new(config.auth, results)
         },
         shutdown,
@@ -226,8 +259,25 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_with(listener, None, client, options, shutdown).await
+}
+
+/// [`serve`], and the Aplite remote protocol on its own listener when given.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    aplite: Option<ApliteListener>,
+    client: Client,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     check_auth_mode(options.auth, addr)?;
+    if let Some(aplite) = &aplite {
+        check_auth_mode(
+            options.auth,
+            aplite.listener.local_addr().map_err(ServerError::Serve)?,
+        )?;
+    }
     let caches = Caches::start(&client);
     let state = AppState::new(
         client.clone(),
@@ -235,6 +285,7 @@ pub async fn serve(
         caches.clone(),
         options.results.clone(),
         Invoker::new(options.host_aliases.clone()),
+        options.state_namespace.clone(),
     );
     // One task waits for the caches: kube's Store::wait_until_ready wakes only the
     // last of several waiters. Once synced, the same task sweeps the result store.
@@ -245,14 +296,26 @@ pub async fn serve(
             caches.wait_until_ready().await;
             state.set_ready();
             tracing::info!("API watch caches synced");
-            results::sweep_forever(options.results, caches, client, options.sweep_every).await;
+            let records = functions::idempotency::sweep_forever(
+                client.clone(),
+                options.state_namespace.clone(),
+                options.sweep_every,
+            );
+            let results =
+                results::sweep_forever(options.results, caches, client, options.sweep_every);
+            futures::future::join(records, results).await;
         })
     };
+    let aplite = aplite
+        .map(|aplite| tokio::spawn(aplite::serve(aplite.listener, state.clone(), aplite.config)));
     tracing::info!(%addr, "Wharf API listening");
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServerError::Serve);
     background.abort();
+    if let Some(aplite) = aplite {
+        aplite.abort();
+    }
     served
 }

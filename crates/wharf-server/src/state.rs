@@ -24,18 +24,21 @@ struct Inner {
     results: ResultStore,
     metrics: HttpMetrics,
     invoker: Invoker,
+    state_namespace: String,
     ready: AtomicBool,
 }
 
 impl AppState {
     /// State for a server acting through `client`, keeping Task results in
-    /// `results`, reaching Runtimes' NATS through `invoker`.
+    /// `results`, reaching Runtimes' NATS through `invoker`, keeping its own
+    /// records (idempotency keys) in `state_namespace`.
     pub fn new(
         client: Client,
         auth: Authorizer,
         caches: Caches,
         results: ResultStore,
         invoker: Invoker,
+        state_namespace: String,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -45,6 +48,7 @@ impl AppState {
                 results,
                 metrics: HttpMetrics::default(),
                 invoker,
+                state_namespace,
                 ready: AtomicBool::new(false),
             }),
         }
@@ -78,6 +82,12 @@ impl AppState {
     /// Connections to Runtimes' NATS, for invoking workflows.
     pub fn invoker(&self) -> &Invoker {
         &self.inner.invoker
+    }
+
+    /// The namespace of the server's own records: the `Idempotency-Key`
+    /// ConfigMaps of function calls.
+    pub fn state_namespace(&self) -> &str {
+        &self.inner.state_namespace
     }
 
     /// Whether the watch caches have synced.

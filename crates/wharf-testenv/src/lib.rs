@@ -18,6 +18,8 @@
 
 #[cfg(feature = "api")]
 pub mod api;
+#[cfg(feature = "api")]
+pub mod aplite;
 mod cluster;
 mod crds;
 mod error;

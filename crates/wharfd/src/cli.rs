@@ -42,6 +42,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start; boxing the arguments buys nothing"
+)]
 enum Command {
     /// Run the controllers that reconcile Wharf's resources.
     Operator(OperatorArgs),
@@ -202,6 +206,30 @@ struct ServerArgs {
         requires = "results_s3_url"
     )]
     results_s3_credentials_secret: Option<String>,
+
+    /// The namespace where the server keeps its own records (the
+    /// `Idempotency-Key` records of function calls): its own namespace.
+    #[arg(long, default_value = wharf_server::DEFAULT_STATE_NAMESPACE, env = "WHARF_STATE_NAMESPACE")]
+    state_namespace: String,
+
+    /// Serve the Aplite remote protocol here (its own listener; keep it on
+    /// loopback and reach it with `kubectl port-forward`, or callers must send a
+    /// token of `--aplite-service-account`).
+    #[arg(long, env = "WHARF_APLITE_LISTEN", requires = "aplite_service_account")]
+    aplite_listen: Option<SocketAddr>,
+
+    /// The ServiceAccount (`namespace/name`) Aplite's calls act as: RBAC decides
+    /// what they may do.
+    #[arg(long, env = "WHARF_APLITE_SERVICE_ACCOUNT")]
+    aplite_service_account: Option<ServiceAccountRef>,
+
+    /// The namespace Aplite's functions act in (default: the ServiceAccount's).
+    #[arg(long, env = "WHARF_APLITE_NAMESPACE")]
+    aplite_namespace: Option<String>,
+
+    /// The caller's own server, where the arguments of applications are fetched.
+    #[arg(long, default_value = wharf_server::aplite::DEFAULT_CALLER_URL, env = "WHARF_APLITE_CALLER_URL")]
+    aplite_caller_url: String,
 }
 
 impl ServerArgs {
@@ -215,7 +243,22 @@ impl ServerArgs {
             },
             results: self.results_config(client).await?,
             host_aliases: BTreeMap::new(),
+            state_namespace: self.state_namespace.clone(),
+            aplite: self.aplite_config(),
         })
+    }
+
+    fn aplite_config(&self) -> Option<(SocketAddr, wharf_server::aplite::ApliteConfig)> {
+        let (addr, account) = (self.aplite_listen?, self.aplite_service_account.clone()?);
+        let config = wharf_server::aplite::ApliteConfig {
+            namespace: self
+                .aplite_namespace
+                .clone()
+                .unwrap_or_else(|| account.namespace.clone()),
+            service_account: (account.namespace, account.name),
+            caller_url: self.aplite_caller_url.clone(),
+        };
+        Some((addr, config))
     }
 
     async fn results_config(&self, client: &kube::Client) -> anyhow::Result<StoreConfig> {

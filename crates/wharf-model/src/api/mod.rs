@@ -1,6 +1,7 @@
 //! The HTTP API's request and response types, shared by the server and the CLI.
 
 mod dotenv;
+mod functions;
 mod runtimes;
 mod selector;
 mod task_results;
@@ -10,6 +11,7 @@ mod validate;
 mod validate_task;
 
 pub use dotenv::{DotenvError, parse_dotenv};
+pub use functions::{FunctionDescription, FunctionList, FunctionPermission};
 pub use runtimes::{EngineCredentials, RuntimeCredentials, RuntimeList, RuntimeVersionList};
 pub use selector::{SelectorError, parse_label_selector};
 pub use task_results::{TaskResultEntry, TaskResultList};

@@ -29,3 +29,11 @@ pub const EVENT: &str = "x-wharf-event";
 
 /// On every answer: the request's id, also in the server's log lines.
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// On a function call: a key the caller chooses (at most 255 characters) so that a
+/// retried call returns the first call's answer instead of doing it twice.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// On the answer to a function call with an idempotency key: `true` when the answer
+/// is the stored one of an earlier call with the same key.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";

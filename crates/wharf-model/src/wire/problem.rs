@@ -167,6 +167,13 @@ error_codes! {
     VolumeInUse = "volume_in_use",
     /// The App was not deployed from a template, so it has none to upgrade to.
     NotFromTemplate = "not_from_template",
+    /// No function of the catalogue has that name.
+    UnknownFunction = "unknown_function",
+    /// The idempotency key was used before for another call (other function or
+    /// other parameters).
+    IdempotencyKeyReused = "idempotency_key_reused",
+    /// A call with the same idempotency key is still running; retry after a moment.
+    CallInProgress = "call_in_progress",
 
     // Task results.
     /// The Task does not collect results.

@@ -217,6 +217,11 @@ impl Authorizer {
         }
     }
 
+    /// Whether requests are checked at all.
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
     /// Authenticates the request and authorizes `access` for the caller.
     pub async fn check(
         &self,

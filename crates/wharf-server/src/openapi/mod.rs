@@ -113,6 +113,7 @@ crd_doc! {
     security(("bearer" = [])),
     tags(
         (name = "apps", description = "Applications: a container image run as a Deployment behind a Service and an Ingress"),
+        (name = "functions", description = "The function catalogue: what people do with Wharf as named functions with JSON Schemas, each authorized like the endpoint it stands for"),
         (name = "runtimes", description = "Infrastructure for a namespace (MongoDB, NATS JetStream, S3, PostgreSQL, Valkey) whose credentials Apps and Tasks bind to"),
         (name = "spaces", description = "Tenants: a namespace with members, quota, limits and isolation"),
         (name = "tasks", description = "Batch jobs: a container image run to completion, with result files and a completion callback"),
@@ -227,6 +228,6 @@ mod tests {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 68);
+        assert_eq!(operations, 70);
     }
 }

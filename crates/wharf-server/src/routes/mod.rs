@@ -6,6 +6,7 @@ mod app_logs;
 mod app_observe;
 mod apps;
 mod common;
+mod functions;
 mod log_stream;
 mod path;
 mod result_download;
@@ -42,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(runtime_routes())
         .merge(template_routes())
         .merge(volume_routes())
+        .routes(routes!(functions::list_functions))
+        .routes(routes!(functions::call_function))
         .merge(system::router())
 }
 

@@ -195,6 +195,7 @@ pub async fn start_as(client: &Client, daemon: &Client, ns: &str) -> Harness {
         Some(running),
         Results::TempDir,
         BTreeMap::new(),
+        None,
     )
     .await
 }
@@ -211,7 +212,16 @@ pub async fn start_with_host_aliases(
     let mut config = test_config(ns);
     config.host_aliases = aliases.clone();
     let running = wharf_operator::spawn(client.clone(), config);
-    launch(client, client, ns, Some(running), Results::TempDir, aliases).await
+    launch(
+        client,
+        client,
+        ns,
+        Some(running),
+        Results::TempDir,
+        aliases,
+        None,
+    )
+    .await
 }
 
 /// Like [`start_as`], but the operator acts as `operator` and the API server as
@@ -239,6 +249,52 @@ pub async fn start_apart(
         Some(running),
         Results::TempDir,
         BTreeMap::new(),
+        None,
+    )
+    .await
+}
+
+/// The ServiceAccount Aplite's calls act as in [`start_with_aplite`]; it is
+/// granted every App permission in the namespace.
+pub const APLITE_ACCOUNT: &str = "aplite";
+
+/// Like [`start`], and serves the Aplite remote protocol on `listener`, acting as
+/// ServiceAccount [`APLITE_ACCOUNT`] in the test's namespace and fetching
+/// arguments from `caller_url`.
+pub async fn start_with_aplite(
+    client: &Client,
+    ns: &str,
+    listener: tokio::net::TcpListener,
+    caller_url: &str,
+) -> Harness {
+    install_wharf_crds(client).await;
+    service_account_token(client, ns, APLITE_ACCOUNT).await;
+    grant(
+        client,
+        ns,
+        APLITE_ACCOUNT,
+        "wharf-aplite",
+        &["apps", "apps/scale", "apps/status"],
+        ALL_VERBS,
+    )
+    .await;
+    let running = wharf_operator::spawn(client.clone(), test_config(ns));
+    let aplite = wharf_server::ApliteListener {
+        listener,
+        config: wharf_server::aplite::ApliteConfig {
+            service_account: (ns.to_owned(), APLITE_ACCOUNT.to_owned()),
+            namespace: ns.to_owned(),
+            caller_url: caller_url.to_owned(),
+        },
+    };
+    launch(
+        client,
+        client,
+        ns,
+        Some(running),
+        Results::TempDir,
+        BTreeMap::new(),
+        Some(aplite),
     )
     .await
 }
@@ -247,7 +303,7 @@ pub async fn start_apart(
 /// `results` says: for tests that make their objects themselves.
 pub async fn start_server(client: &Client, ns: &str, results: Results) -> Harness {
     install_wharf_crds(client).await;
-    launch(client, client, ns, None, results, BTreeMap::new()).await
+    launch(client, client, ns, None, results, BTreeMap::new(), None).await
 }
 
 async fn launch(
@@ -257,6 +313,7 @@ async fn launch(
     operator: Option<RunningOperator>,
     results: Results,
     host_aliases: BTreeMap<String, String>,
+    aplite: Option<wharf_server::ApliteListener>,
 ) -> Harness {
     let granted = service_account_token(client, ns, "deployer").await;
     let denied = service_account_token(client, ns, "stranger").await;
@@ -290,13 +347,14 @@ async fn launch(
     let options = ServeOptions {
         sweep_every: TEST_SWEEP_EVERY,
         host_aliases,
+        state_namespace: ns.to_owned(),
         ..ServeOptions::new(AuthMode::Kubernetes, store.clone())
     };
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        wharf_server::serve(listener, server_client, options, shutdown)
+        wharf_server::serve_with(listener, aplite, server_client, options, shutdown)
             .await
             .unwrap();
     });

@@ -273,6 +273,8 @@ pub async fn start_server(client: &Client, dir: &Path) -> (Daemon, String) {
         "server".to_owned(),
         format!("--listen=127.0.0.1:{port}"),
         format!("--results-dir={}", results.display()),
+        // As the chart's Deployment runs it: its records in the release namespace.
+        format!("--state-namespace={RELEASE_NS}"),
     ];
     let daemon = Daemon::spawn("server", &kubeconfig, &args, dir);
     let base = format!("http://127.0.0.1:{port}");
