@@ -31,6 +31,26 @@ async fn start(client: &Client, ns: &str) -> (Harness, ApliteCaller) {
     (h, caller)
 }
 
+/// Runs IO action `id` until it is not refused: the ServiceAccount's RBAC grant
+/// reaches the authorizer within moments.
+async fn run_once_allowed(caller: &ApliteCaller, id: &Value) -> Answer {
+    eventually(
+        "the action to be allowed",
+        Duration::from_secs(60),
+        Duration::from_millis(300),
+        || async {
+            let ran = caller.run_io(id).await;
+            if ran.status == 200 {
+                Ok(ran)
+            } else {
+                Err(format!("{ran:?}"))
+            }
+        },
+    )
+    .await
+    .unwrap()
+}
+
 /// The id in a 200 answer, read as the original does (`json.loads`).
 fn id(answer: &Answer) -> Value {
     assert_eq!(answer.status, 200, "{answer:?}");
@@ -43,23 +63,7 @@ fn id(answer: &Answer) -> Value {
 async fn create_deployment_runs_as_io_and_nginx_deployment_appears(client: Client, ns: String) {
     let (_h, caller) = start(&client, &ns).await;
     let create = id(&caller.reg_id("create_deployment").await);
-    // The RBAC grant reaches the authorizer within moments.
-    let ran = eventually(
-        "create_deployment to be allowed",
-        Duration::from_secs(60),
-        Duration::from_millis(300),
-        || async {
-            let ran = caller.run_io(&create).await;
-            if ran.status == 200 {
-                Ok(ran)
-            } else {
-                Err(format!("{ran:?}"))
-            }
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(ran.text, "null");
+    assert_eq!(run_once_allowed(&caller, &create).await.text, "null");
 
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let deployment = eventually(
@@ -115,22 +119,7 @@ async fn functions_apply_to_arguments_fetched_from_the_caller(client: Client, ns
     assert!(served.iter().all(|r| r["remote_ident"].is_u64()));
     // Nothing happened yet: an IO action runs only when asked.
     assert!(apps.get_opt("web").await.unwrap().is_none());
-    let ran = eventually(
-        "apply_app to be allowed",
-        Duration::from_secs(60),
-        Duration::from_millis(300),
-        || async {
-            let ran = caller.run_io(&action).await;
-            if ran.status == 200 {
-                Ok(ran)
-            } else {
-                Err(format!("{ran:?}"))
-            }
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(ran.text, "null");
+    assert_eq!(run_once_allowed(&caller, &action).await.text, "null");
     // The string arrived without the JSON quotes the caller's server sends.
     let app = apps.get("web").await.unwrap();
     assert_eq!(app.spec.image, "nginx:1.27");
