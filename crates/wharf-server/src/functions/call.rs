@@ -3,6 +3,9 @@
 //! is authenticated, authorized, validated and answered exactly like a request to
 //! the endpoint, and no permission check is written twice.
 
+use std::sync::LazyLock;
+
+use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use serde_json::Value;
@@ -14,6 +17,12 @@ use crate::state::AppState;
 
 /// The largest answer a function returns (an App list page is far smaller).
 const ANSWER_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The API's routes without state, built once (with their OpenAPI descriptions,
+/// which are not cheap); each call gives them its state. Kept apart from the
+/// state so that the state holds no router that holds the state.
+static ROUTER: LazyLock<Router<AppState>> =
+    LazyLock::new(|| crate::routes::router().split_for_parts().0);
 
 /// What an endpoint answered: its status and its JSON body (`null` when empty).
 #[derive(Clone, Debug, PartialEq)]
@@ -60,10 +69,8 @@ pub async fn send(
         None => Body::empty(),
     };
     let request = builder.body(body).map_err(|e| ApiError::internal(&e))?;
-    // The router is cheap to build, and building it per call keeps the state from
-    // holding a router that holds the state.
-    let (router, _) = crate::routes::router().split_for_parts();
-    let response = router
+    let response = ROUTER
+        .clone()
         .with_state(state.clone())
         .oneshot(request)
         .await
