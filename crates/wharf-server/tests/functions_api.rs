@@ -9,9 +9,12 @@ use kube::api::ListParams;
 use kube::{Api, Client};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::time::Duration;
 use wharf_model::app::App;
 use wharf_model::wire::headers;
+
 use wharf_testenv::api::{self, Harness, Results, problem};
+use wharf_testenv::wait::eventually;
 
 wharf_testenv::temp_ns_tests!(
     the_catalogue_describes_every_function,
@@ -155,15 +158,29 @@ async fn a_call_is_its_endpoint_authorized_like_it(client: Client, ns: String) {
     let not_an_object = h.post(&function(&h, "scale_app"), json!([1, 2])).await;
     assert_eq!(not_an_object.status(), StatusCode::BAD_REQUEST);
 
-    let status = h
-        .post(
-            &function(&h, "app_status"),
-            json!({ "namespace": ns, "name": "web" }),
-        )
-        .await;
-    assert_eq!(status.status(), StatusCode::OK);
-    let status: Value = status.json().await.unwrap();
-    assert!(status["phase"].is_string(), "{status}");
+    // The status has a phase once the operator first reports one.
+    eventually(
+        "app_status to show a phase",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || async {
+            let status = h
+                .post(
+                    &function(&h, "app_status"),
+                    json!({ "namespace": ns, "name": "web" }),
+                )
+                .await;
+            assert_eq!(status.status(), StatusCode::OK);
+            let status: Value = status.json().await.unwrap();
+            if status["phase"].is_string() {
+                Ok(())
+            } else {
+                Err(status.to_string())
+            }
+        },
+    )
+    .await
+    .unwrap();
 
     // A Task run through the catalogue, waited for at most a moment.
     let ran = h
