@@ -52,36 +52,35 @@ impl Identity {
         headers: &HeaderMap,
         loopback: bool,
     ) -> Result<Option<HeaderValue>, ApiError> {
-        if state.auth().mode() == AuthMode::Disabled {
-            return Ok(None);
-        }
-        if let Some(sent) = headers.get(header::AUTHORIZATION) {
-            let caller = state.auth().authenticate(headers).await?;
-            if caller.username != self.username() {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    ErrorCode::Forbidden,
-                    format!(
-                        "this endpoint acts as {}; send a token of that ServiceAccount (kubectl create token -n {} {})",
-                        self.username(),
-                        self.namespace,
-                        self.name
-                    ),
-                ));
-            }
-            return Ok(Some(sent.clone()));
-        }
-        if !loopback {
-            return Err(ApiError::new(
+        let sent = headers.get(header::AUTHORIZATION);
+        match token_source(state.auth().mode(), sent.is_some(), loopback) {
+            TokenSource::NoneNeeded => Ok(None),
+            TokenSource::Minted => self.minted_token(state).await.map(Some),
+            TokenSource::Refused => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::MissingToken,
                 format!(
                     "off loopback the Aplite endpoint needs Authorization: Bearer <token of {}>",
                     self.username()
                 ),
-            ));
+            )),
+            TokenSource::Sent => {
+                let caller = state.auth().authenticate(headers).await?;
+                if caller.username != self.username() {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        ErrorCode::Forbidden,
+                        format!(
+                            "this endpoint acts as {}; send a token of that ServiceAccount (kubectl create token -n {} {})",
+                            self.username(),
+                            self.namespace,
+                            self.name
+                        ),
+                    ));
+                }
+                Ok(sent.cloned())
+            }
         }
-        self.minted_token(state).await.map(Some)
     }
 
     async fn minted_token(&self, state: &AppState) -> Result<HeaderValue, ApiError> {
@@ -110,5 +109,45 @@ impl Identity {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<(HeaderValue, Instant)>> {
         self.minted.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Where the token of a request's calls comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenSource {
+    /// Authentication is off (a developer's loopback server): none.
+    NoneNeeded,
+    /// The request's own, once it proves to be the ServiceAccount's.
+    Sent,
+    /// One the server requests for the ServiceAccount: loopback only.
+    Minted,
+    /// None sent off loopback: refused.
+    Refused,
+}
+
+fn token_source(mode: AuthMode, sent: bool, loopback: bool) -> TokenSource {
+    match (mode, sent, loopback) {
+        (AuthMode::Disabled, _, _) => TokenSource::NoneNeeded,
+        (AuthMode::Kubernetes, true, _) => TokenSource::Sent,
+        (AuthMode::Kubernetes, false, true) => TokenSource::Minted,
+        (AuthMode::Kubernetes, false, false) => TokenSource::Refused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_loopback_a_caller_must_send_a_token() {
+        let k = AuthMode::Kubernetes;
+        assert_eq!(token_source(k, false, false), TokenSource::Refused);
+        assert_eq!(token_source(k, true, false), TokenSource::Sent);
+        assert_eq!(token_source(k, false, true), TokenSource::Minted);
+        assert_eq!(token_source(k, true, true), TokenSource::Sent);
+        assert_eq!(
+            token_source(AuthMode::Disabled, false, false),
+            TokenSource::NoneNeeded
+        );
     }
 }
