@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use clap_complete::Shell;
 
 use crate::commands::apps::AppsCommand;
+use crate::commands::functions::FunctionsCommand;
 use crate::commands::login::LoginArgs;
 use crate::commands::runtimes::RuntimesCommand;
 use crate::commands::spaces::SpacesCommand;
@@ -77,6 +78,10 @@ pub enum Command {
     /// An App mounts one with `wharf apps deploy NAME --volume VOLUME:/PATH[:ro]`.
     #[command(subcommand)]
     Volumes(VolumesCommand),
+    /// List the API's functions (the operations of Wharf, with JSON Schemas of
+    /// their parameters and results) and call one by name.
+    #[command(subcommand)]
+    Functions(FunctionsCommand),
     /// Print a shell completion script, e.g. `wharf completions bash > /etc/bash_completion.d/wharf`.
     Completions {
         /// The shell.

@@ -30,6 +30,9 @@ pub struct Answer {
     pub ready: Option<bool>,
     /// `Some(false)` when a wait for a Task ran out (`wharf-finished: false`).
     pub finished: Option<bool>,
+    /// Whether the answer is the one kept for an earlier request with the same
+    /// `Idempotency-Key` (`idempotent-replayed: true`).
+    pub replayed: bool,
     /// The body (`Null` when there was none).
     pub body: Value,
 }
@@ -233,7 +236,27 @@ impl Client {
         body: Option<&Value>,
         wait: Option<Duration>,
     ) -> Result<Answer, CliError> {
-        let response = self.send(method, url, body, wait, false).await?;
+        self.json_with_headers(method, url, body, &[], wait).await
+    }
+
+    /// Sends a request with extra `headers` (such as an `Idempotency-Key`) and
+    /// reads its JSON answer.
+    pub async fn json_with_headers(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+        wait: Option<Duration>,
+    ) -> Result<Answer, CliError> {
+        let mut request = self.http.request(method, url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = self.execute(request, wait, false).await?;
         self.answer(response).await
     }
 
@@ -253,6 +276,7 @@ impl Client {
         let status = response.status();
         let ready = flag(&response, headers::READY);
         let finished = flag(&response, headers::FINISHED);
+        let replayed = flag(&response, headers::IDEMPOTENT_REPLAYED) == Some(true);
         let bytes = response.bytes().await.map_err(|e| self.failed(e))?;
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null
@@ -268,6 +292,7 @@ impl Client {
             status,
             ready,
             finished,
+            replayed,
             body,
         })
     }

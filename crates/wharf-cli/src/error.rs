@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use wharf_model::wire::Problem;
 
 use crate::exit::Exit;
+use crate::function_params::ParamError;
 
 /// A failure of a command.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +122,26 @@ pub enum CliError {
         message: String,
     },
 
+    /// The parameters of a function call cannot be sent as given.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+
+    /// The function catalogue has no function of that name.
+    #[error("no function is called {name:?}; `wharf functions list` lists them")]
+    UnknownFunction {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// A function answered before what it waited for happened (HTTP 202).
+    #[error(
+        "{function} answered before its wait ended (HTTP 202): the App was not Ready or the Task had not finished yet; the result printed is how it was then"
+    )]
+    CallWaitRanOut {
+        /// The function.
+        function: String,
+    },
+
     /// A Space name that cannot be taken.
     #[error("the name {name} is not available: {reason}")]
     Unavailable {
@@ -213,10 +234,12 @@ impl CliError {
         match self {
             Self::Api { status, .. } => Exit::for_status(*status),
             Self::Unreachable { .. } => Exit::Unreachable,
-            Self::Invalid { .. } => Exit::Invalid,
+            Self::Invalid { .. } | Self::Params(_) => Exit::Invalid,
+            Self::UnknownFunction { .. } => Exit::NotFound,
             Self::WaitRanOut { .. }
             | Self::RuntimeWaitRanOut { .. }
-            | Self::TaskWaitRanOut { .. } => Exit::WaitRanOut,
+            | Self::TaskWaitRanOut { .. }
+            | Self::CallWaitRanOut { .. } => Exit::WaitRanOut,
             Self::TaskFailed { .. } => Exit::TaskFailed,
             Self::Unavailable { .. } => Exit::Conflict,
             Self::NotLoggedIn | Self::LoginRefused(_) => Exit::Unauthorized,
@@ -374,6 +397,28 @@ mod tests {
             "the name shop is not available: a Space of that name exists",
         );
         assert_eq!(CliError::Other("x".into()).exit(), Exit::Failure);
+        let not_json = CliError::from(ParamError::NotJson {
+            name: "replicas".into(),
+            expected: "an integer".into(),
+            value: "many".into(),
+            source: serde_json::from_str::<serde_json::Value>("many").unwrap_err(),
+        });
+        exits_saying(
+            &not_json,
+            Exit::Invalid,
+            "parameter replicas takes an integer as JSON, and \"many\" is not JSON: expected value at line 1 column 1",
+        );
+        exits_saying(
+            &CliError::UnknownFunction {
+                name: "launch".into(),
+            },
+            Exit::NotFound,
+            "no function is called \"launch\"; `wharf functions list` lists them",
+        );
+        let called = CliError::CallWaitRanOut {
+            function: "run_task".into(),
+        };
+        assert_eq!(called.exit(), Exit::WaitRanOut);
         let failed = CliError::TaskFailed {
             name: "etl".into(),
             phase: "Failed".into(),

@@ -11,6 +11,8 @@ pub mod config_files;
 pub mod download;
 pub mod error;
 pub mod exit;
+pub mod function_params;
+pub mod function_views;
 pub mod manifest;
 pub mod output;
 pub mod progress;

@@ -10,6 +10,7 @@ mod app_templates;
 pub mod apps;
 mod completions;
 pub mod env;
+pub mod functions;
 pub mod login;
 pub mod runtime_versions;
 pub mod runtimes;
@@ -141,6 +142,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Volumes(command) => {
             let context = Context::load(cli.namespace, cli.output)?;
             volumes::run(&context, command).await
+        }
+        Command::Functions(command) => {
+            let context = Context::load(cli.namespace, cli.output)?;
+            functions::run(&context, command).await
         }
     }
 }
