@@ -28,6 +28,11 @@ echo "[test] servers: $WHARF_SERVERS_BIN" >&2
 WHARF_CNPG_CRD="$(hack/cnpg/crd.sh | tail -n 1)"
 export WHARF_CNPG_CRD
 
+# The Gateway API's HTTPRoute CRD, from its Go module into the cache once per
+# machine: the App test that routes through a Gateway installs it.
+WHARF_GATEWAY_API_CRD="$(hack/gateway-api/crd.sh | tail -n 1)"
+export WHARF_GATEWAY_API_CRD
+
 # CI builds once in a fresh clone: incremental data would only take disk space
 # (tens of GB across the workspace's test binaries).
 if [[ "${CI:-}" == true ]]; then

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use wharf_model::app::build::Defaults;
+use wharf_model::app::build::{Defaults, GatewayParent};
 use wharf_model::runtime::build::access::ServiceAccountRef;
 use wharf_model::task::build::TaskDefaults;
 use wharf_operator::OperatorConfig;
@@ -89,6 +89,12 @@ struct OperatorArgs {
     /// cert-manager ClusterIssuer for Apps with `tls` that name no issuer.
     #[arg(long, env = "WHARF_TLS_CLUSTER_ISSUER")]
     tls_cluster_issuer: Option<String>,
+
+    /// Route Apps' hosts through this Gateway (`NAMESPACE/NAME[:SECTION]`) with
+    /// Gateway API HTTPRoutes instead of Ingresses; TLS is then the Gateway
+    /// listener's. Unset: Ingresses, and HTTPRoutes are never watched.
+    #[arg(long, env = "WHARF_GATEWAY", value_name = "NAMESPACE/NAME[:SECTION]")]
+    gateway: Option<GatewayParent>,
 
     /// Watch only this namespace (one shard); all namespaces when unset.
     #[arg(long, env = "WHARF_WATCH_NAMESPACE")]
@@ -394,6 +400,7 @@ async fn run_operator(args: OperatorArgs, aliases: BTreeMap<String, String>) -> 
         app_defaults: Defaults {
             ingress_class: args.ingress_class,
             cluster_issuer: args.tls_cluster_issuer,
+            gateway: args.gateway,
             ..Defaults::default()
         },
         task_defaults: TaskDefaults {

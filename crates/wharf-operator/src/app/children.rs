@@ -15,7 +15,9 @@ use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use wharf_model::app::App;
-use wharf_model::app::build::{AppChildren, env_object_name, files_object_name};
+use wharf_model::app::build::{
+    APP_LABEL, AppChildren, HttpRoute, env_object_name, files_object_name,
+};
 use wharf_model::template::AppTemplate;
 
 use crate::OperatorConfig;
@@ -32,6 +34,9 @@ pub struct ChildStores {
     pub secrets: Store<Secret>,
     autoscalers: Store<HorizontalPodAutoscaler>,
     claims: Store<PersistentVolumeClaim>,
+    /// Only when the operator routes through a Gateway: otherwise HTTPRoutes are
+    /// neither watched nor listed (their CRD may not be installed).
+    http_routes: Option<Store<HttpRoute>>,
     /// Not a child: every template, for whether an App made from one may upgrade.
     pub templates: Store<AppTemplate>,
 }
@@ -62,6 +67,9 @@ impl ChildStores {
         let _ = self.secrets.wait_until_ready().await;
         let _ = self.autoscalers.wait_until_ready().await;
         let _ = self.claims.wait_until_ready().await;
+        if let Some(http_routes) = &self.http_routes {
+            let _ = http_routes.wait_until_ready().await;
+        }
         let _ = self.templates.wait_until_ready().await;
     }
 }
@@ -78,6 +86,7 @@ pub struct ChildStreams {
     secrets: Trigger<Secret>,
     autoscalers: Trigger<HorizontalPodAutoscaler>,
     claims: Trigger<PersistentVolumeClaim>,
+    http_routes: Option<Trigger<HttpRoute>>,
 }
 
 impl ChildStreams {
@@ -86,14 +95,18 @@ impl ChildStreams {
         self,
         controller: Controller<DeserializeGuard<App>>,
     ) -> Controller<DeserializeGuard<App>> {
-        controller
+        let controller = controller
             .owns_stream(self.deployments)
             .owns_stream(self.services)
             .owns_stream(self.ingresses)
             .owns_stream(self.config_maps)
             .owns_stream(self.secrets)
             .owns_stream(self.autoscalers)
-            .owns_stream(self.claims)
+            .owns_stream(self.claims);
+        match self.http_routes {
+            Some(http_routes) => controller.owns_stream(http_routes),
+            None => controller,
+        }
     }
 }
 
@@ -122,6 +135,7 @@ where
 
 /// Caches and trigger streams for every child kind, watching only the objects
 /// `config` selects (Wharf's own), beside the template cache made elsewhere.
+/// HTTPRoutes only when the operator routes through a Gateway.
 pub fn reflect(
     client: &Client,
     operator: &OperatorConfig,
@@ -135,6 +149,13 @@ pub fn reflect(
     let (secrets, secrets_stream) = reflect_kind(client, operator, config);
     let (autoscalers, autoscalers_stream) = reflect_kind(client, operator, config);
     let (claims, claims_stream) = reflect_kind(client, operator, config);
+    let (http_routes, http_routes_stream) = match operator.app_defaults.gateway {
+        Some(_) => {
+            let (store, stream) = reflect_kind(client, operator, config);
+            (Some(store), Some(stream))
+        }
+        None => (None, None),
+    };
     (
         ChildStores {
             deployments,
@@ -144,6 +165,7 @@ pub fn reflect(
             secrets,
             autoscalers,
             claims,
+            http_routes,
             templates,
         },
         ChildStreams {
@@ -154,6 +176,7 @@ pub fn reflect(
             secrets: secrets_stream,
             autoscalers: autoscalers_stream,
             claims: claims_stream,
+            http_routes: http_routes_stream,
         },
     )
 }
@@ -202,6 +225,9 @@ pub async fn apply_all(
     if built.autoscaler.is_none() {
         children.remove(&stores.autoscalers, app).await?;
     }
+    if let Some(cache) = &stores.http_routes {
+        apply_http_routes(children, cache, &built.http_routes).await?;
+    }
     if built.env_config_map.is_none() {
         children
             .remove(&stores.config_maps, &env_object_name(app))
@@ -218,6 +244,44 @@ pub async fn apply_all(
             .await?;
     }
     Ok(deployment)
+}
+
+/// Applies the App's HTTPRoutes and removes those it has no more (a port that
+/// lost its subdomain, hosts removed). Their names follow the ports, so the ones
+/// to remove are found in the cache by the App's label; [`Children::remove`]
+/// deletes only those this App controls.
+async fn apply_http_routes(
+    children: &Children<'_>,
+    cache: &Store<HttpRoute>,
+    wanted: &[HttpRoute],
+) -> Result<(), ApplyError> {
+    for route in wanted {
+        children.apply(route, Some(cache)).await?;
+    }
+    let owner = children.owner();
+    let unwanted: Vec<String> = cache
+        .state()
+        .iter()
+        .filter(|route| route.metadata.namespace == owner.namespace)
+        .filter(|route| {
+            route
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get(APP_LABEL))
+                == Some(&owner.name)
+        })
+        .filter_map(|route| route.metadata.name.clone())
+        .filter(|name| {
+            !wanted
+                .iter()
+                .any(|w| w.metadata.name.as_ref() == Some(name))
+        })
+        .collect();
+    for name in unwanted {
+        children.remove(cache, &name).await?;
+    }
+    Ok(())
 }
 
 async fn apply_optional<K>(

@@ -1,5 +1,6 @@
-//! The App controller: turns each App into its Deployment, Service, Ingress,
-//! ConfigMaps, Secret, claims and autoscaler, and reports what it observes.
+//! The App controller: turns each App into its Deployment, Service, Ingress (or
+//! HTTPRoutes, when the operator routes through a Gateway), ConfigMaps, Secret,
+//! claims and autoscaler, and reports what it observes.
 
 mod children;
 mod defaults;

@@ -6,6 +6,7 @@
 
 mod deployment;
 mod hpa;
+mod http_route;
 mod ingress;
 mod meta;
 mod service;
@@ -19,6 +20,10 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Servi
 use k8s_openapi::api::networking::v1::Ingress;
 
 pub use deployment::{CONTAINER_NAME, desired_replicas};
+pub use http_route::{
+    GatewayParent, HttpBackendRef, HttpPathMatch, HttpPathMatchType, HttpRoute, HttpRouteMatch,
+    HttpRouteRule, HttpRouteSpec, InvalidGatewayParent, ParentReference, subdomain_route_name,
+};
 pub use ingress::tls_secret_name;
 pub use meta::{
     APP_LABEL, CONFIG_HASH_ANNOTATION, env_object_name, files_object_name, selector_labels,
@@ -35,6 +40,9 @@ pub struct Defaults {
     pub ingress_class: Option<String>,
     /// cert-manager ClusterIssuer for Apps with `tls` that name no issuer.
     pub cluster_issuer: Option<String>,
+    /// The Gateway Apps' hosts are routed through (Gateway API `HTTPRoute`s
+    /// instead of an Ingress); an Ingress per App when unset.
+    pub gateway: Option<GatewayParent>,
     /// Make pods meet the `restricted` Pod Security Standard (non-root, no privilege
     /// escalation, no capabilities, RuntimeDefault seccomp): set for Apps in a
     /// restricted Space.
@@ -52,8 +60,13 @@ pub struct AppChildren {
     pub deployment: Deployment,
     /// The Service, when the App has ports.
     pub service: Option<Service>,
-    /// The Ingress, when the App has hosts.
+    /// The Ingress, when the App has hosts and the operator routes through no
+    /// Gateway.
     pub ingress: Option<Ingress>,
+    /// The HTTPRoutes, when the App has hosts and the operator routes through a
+    /// Gateway: one named after the App, and one per port with a subdomain
+    /// ([`subdomain_route_name`]).
+    pub http_routes: Vec<HttpRoute>,
     /// Plain environment values, when there are any.
     pub env_config_map: Option<ConfigMap>,
     /// Generated secret values and values built from them, when there are any.
@@ -95,9 +108,15 @@ pub fn build(
     }
     let config_hash = meta::content_hash(&config);
     let claims = volumes::claims(&meta, &spec.volumes);
-    let (ingress, urls) = match ingress::ingress(&meta, spec, defaults) {
-        Some((ingress, urls)) => (Some(ingress), urls),
-        None => (None, Vec::new()),
+    let (ingress, http_routes, urls) = match &defaults.gateway {
+        None => match ingress::ingress(&meta, spec, defaults) {
+            Some((ingress, urls)) => (Some(ingress), Vec::new(), urls),
+            None => (None, Vec::new(), Vec::new()),
+        },
+        Some(gateway) => match http_route::http_routes(&meta, spec, gateway) {
+            Some((routes, urls)) => (None, routes, urls),
+            None => (None, Vec::new(), Vec::new()),
+        },
     };
 
     Ok(AppChildren {
@@ -110,6 +129,7 @@ pub fn build(
         ),
         service: service::service(&meta, spec),
         ingress,
+        http_routes,
         env_config_map: config.env_config_map,
         env_secret: config.env_secret,
         files_config_map: config.files_config_map,
@@ -119,5 +139,7 @@ pub fn build(
     })
 }
 
+#[cfg(test)]
+mod http_route_tests;
 #[cfg(test)]
 mod tests;
