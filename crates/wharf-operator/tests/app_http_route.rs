@@ -4,9 +4,6 @@
 //! Wharf writes against the Gateway API's schema. No Gateway controller runs
 //! here: what is checked is what Wharf writes and reports.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::json;
@@ -24,24 +21,7 @@ use wharf_testenv::{wait, with_temp_ns};
 
 /// The HTTPRoute CRD: `WHARF_GATEWAY_API_CRD` (set by `make test`), or fetched now.
 fn crd() -> CustomResourceDefinition {
-    let path = std::env::var_os("WHARF_GATEWAY_API_CRD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../hack/gateway-api/crd.sh");
-            let out = Command::new(script)
-                .output()
-                .expect("running hack/gateway-api/crd.sh");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let stdout = String::from_utf8(out.stdout).unwrap();
-            PathBuf::from(stdout.lines().last().unwrap_or_default())
-        });
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap()
+    wharf_testenv::cached_crd("WHARF_GATEWAY_API_CRD", "hack/gateway-api/crd.sh")
 }
 
 fn gateway() -> GatewayParent {

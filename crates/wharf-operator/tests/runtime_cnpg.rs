@@ -6,8 +6,6 @@
 //! Secret `specs.CreateSecret` writes, and the status fields it reports.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -27,24 +25,7 @@ use wharf_testenv::wait::eventually;
 
 /// CNPG's Cluster CRD: `WHARF_CNPG_CRD` (set by `make test`), or fetched now.
 fn crd() -> CustomResourceDefinition {
-    let path = std::env::var_os("WHARF_CNPG_CRD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../hack/cnpg/crd.sh");
-            let out = Command::new(script)
-                .output()
-                .expect("running hack/cnpg/crd.sh");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let stdout = String::from_utf8(out.stdout).unwrap();
-            PathBuf::from(stdout.lines().last().unwrap_or_default())
-        });
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap()
+    wharf_testenv::cached_crd("WHARF_CNPG_CRD", "hack/cnpg/crd.sh")
 }
 
 #[tokio::test]

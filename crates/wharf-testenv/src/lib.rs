@@ -34,6 +34,6 @@ pub mod wait;
 
 pub use cluster::kubeconfig_path;
 pub use cluster::{client, client_for_token, kubectl};
-pub use crds::install_crds;
+pub use crds::{cached_crd, install_crds};
 pub use error::TestEnvError;
 pub use namespace::{TEST_NAMESPACE_LABEL, with_temp_ns};
