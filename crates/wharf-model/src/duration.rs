@@ -19,7 +19,11 @@ use std::time::Duration;
 #[error("'{0}' is not a duration such as 30s, 15m, 72h, 7d or 1h30m")]
 pub struct InvalidDuration(pub String);
 
-/// Parses a sequence of `<number><unit>` with units `s`, `m`, `h` and `d`.
+/// The most digits a part may have, as the CRDs' pattern says (`[0-9]{1,6}`).
+const MAX_DIGITS: usize = 6;
+
+/// Parses a sequence of `<number><unit>` with units `s`, `m`, `h` and `d`, each
+/// number of at most six digits: exactly what the CRDs' pattern accepts.
 pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
     let invalid = || InvalidDuration(text.to_owned());
     if text.is_empty() {
@@ -27,15 +31,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
     }
     let mut total: u64 = 0;
     let mut number: Option<u64> = None;
+    let mut digits = 0;
     for c in text.chars() {
         if let Some(digit) = c.to_digit(10) {
-            let n = number
-                .unwrap_or(0)
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(digit)));
-            number = Some(n.ok_or_else(invalid)?);
+            digits += 1;
+            if digits > MAX_DIGITS {
+                return Err(invalid());
+            }
+            number = Some(number.unwrap_or(0) * 10 + u64::from(digit));
             continue;
         }
+        digits = 0;
         let unit = match c {
             's' => 1,
             'm' => 60,
@@ -68,7 +74,16 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_read() {
-        for bad in ["", "10", "h", "5x", "1h30", "-5m", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "10",
+            "h",
+            "5x",
+            "1h30",
+            "-5m",
+            "1234567s",
+            "99999999999999999999s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -49,7 +49,17 @@ pub enum SubstitutionError {
     /// Variables refer to each other in a loop.
     #[error("environment variables refer to each other in a cycle: {}", .0.join(" → "))]
     Cycle(Vec<String>),
+    /// A chain of references is longer than [`MAX_DEPTH`].
+    #[error(
+        "environment variable {0} starts a chain of more than {MAX_DEPTH} references; shorten it"
+    )]
+    TooDeep(String),
 }
+
+/// The longest chain of references resolved (`A` uses `B`, which uses `C` …). A
+/// workload has at most 128 variables of its own, so only a hostile object comes
+/// near it; beyond it resolving would recurse deep enough to overflow the stack.
+pub const MAX_DEPTH: usize = 256;
 
 /// Resolves every variable of `vars`. References to names that are neither built-ins
 /// nor in `vars` are kept as written, like Kubernetes keeps an unknown `$(NAME)`.
@@ -85,6 +95,9 @@ impl Resolver<'_> {
             let mut cycle = self.visiting[start..].to_vec();
             cycle.push(name.to_owned());
             return Err(SubstitutionError::Cycle(cycle));
+        }
+        if self.visiting.len() >= MAX_DEPTH {
+            return Err(SubstitutionError::TooDeep(self.visiting[0].clone()));
         }
         let var = &self.vars[name];
         self.visiting.push(name.to_owned());
