@@ -106,28 +106,20 @@ fn read<P: DeserializeOwned>(params: Value) -> Result<P, ApiError> {
 
 const NS: &str = "v1";
 
-fn app(namespace: &str, name: &str, action: Option<&str>) -> Vec<String> {
-    let mut segments = vec![
-        NS.into(),
-        "namespaces".into(),
-        namespace.into(),
-        "apps".into(),
-        name.into(),
-    ];
+/// `/v1/namespaces/{namespace}/{resource}/{name}[/{action}]`.
+fn object(namespace: &str, resource: &str, name: &str, action: Option<&str>) -> Vec<String> {
+    let mut segments = collection(namespace, resource);
+    segments.push(name.into());
     segments.extend(action.map(str::to_owned));
     segments
 }
 
+fn app(namespace: &str, name: &str, action: Option<&str>) -> Vec<String> {
+    object(namespace, "apps", name, action)
+}
+
 fn task(namespace: &str, name: &str, action: Option<&str>) -> Vec<String> {
-    let mut segments = vec![
-        NS.into(),
-        "namespaces".into(),
-        namespace.into(),
-        "tasks".into(),
-        name.into(),
-    ];
-    segments.extend(action.map(str::to_owned));
-    segments
+    object(namespace, "tasks", name, action)
 }
 
 fn collection(namespace: &str, resource: &str) -> Vec<String> {

@@ -47,10 +47,11 @@ pub enum Claim {
     Replay(Answer),
 }
 
-/// A record this call claimed.
+/// A record this call claimed: the ConfigMap as created, so finishing it is one
+/// replace (its resourceVersion proves nobody else changed it).
 pub struct Record {
     namespace: String,
-    name: String,
+    created: Box<ConfigMap>,
 }
 
 /// Checks a key from a request header: 1 to 255 visible ASCII characters.
@@ -81,10 +82,10 @@ pub async fn claim(
     for _ in 0..2 {
         let record = new_record(&name, &fingerprint);
         match api.create(&PostParams::default(), &record).await {
-            Ok(_) => {
+            Ok(created) => {
                 return Ok(Claim::Fresh(Record {
                     namespace: namespace.to_owned(),
-                    name,
+                    created: Box::new(created),
                 }));
             }
             Err(kube::Error::Api(status)) if status.code == 409 => {}
@@ -126,6 +127,7 @@ pub async fn claim(
 /// allowed (401, 403: a retry with a better token must not get the refusal).
 pub async fn finish(client: &Client, record: Record, answer: &Answer) -> Result<(), ApiError> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), &record.namespace);
+    let name = record.created.metadata.name.clone().unwrap_or_default();
     let body = answer.body.to_string();
     let retry_runs_again = answer.status.is_server_error()
         || matches!(
@@ -134,19 +136,18 @@ pub async fn finish(client: &Client, record: Record, answer: &Answer) -> Result<
         );
     if retry_runs_again || body.len() > MAX_KEPT {
         if body.len() > MAX_KEPT {
-            tracing::warn!(record = %record.name, bytes = body.len(), "answer too large to keep for Idempotency-Key retries");
+            tracing::warn!(record = %name, bytes = body.len(), "answer too large to keep for Idempotency-Key retries");
         }
-        return match api.delete(&record.name, &DeleteParams::default()).await {
+        return match api.delete(&name, &DeleteParams::default()).await {
             Ok(_) | Err(kube::Error::Api(_)) => Ok(()),
             Err(e) => Err(e.into()),
         };
     }
-    let mut stored = api.get(&record.name).await?;
+    let mut stored = *record.created;
     let data = stored.data.get_or_insert_with(BTreeMap::new);
     data.insert("status".into(), answer.status.as_u16().to_string());
     data.insert("body".into(), body);
-    api.replace(&record.name, &PostParams::default(), &stored)
-        .await?;
+    api.replace(&name, &PostParams::default(), &stored).await?;
     Ok(())
 }
 

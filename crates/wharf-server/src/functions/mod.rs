@@ -78,15 +78,12 @@ pub async fn invoke(
 ) -> Result<Response, ApiError> {
     let caller = state.auth().authenticate(request_headers).await?;
     let authorization = request_headers.get(header::AUTHORIZATION);
-    let key = request_headers
-        .get(headers::IDEMPOTENCY_KEY)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let Some(key) = key else {
-        return Ok(respond(
-            call(state, function, params, authorization).await?,
-            false,
-        ));
+    let Some(key) = request_headers.get(headers::IDEMPOTENCY_KEY) else {
+        let answer = call(state, function, params, authorization).await?;
+        return Ok(respond(answer, false));
     };
+    // A key that is not text fails the same check as an empty one.
+    let key = key.to_str().unwrap_or_default();
     idempotency::check_key(key)?;
     let claim = idempotency::claim(
         state.client(),
@@ -136,4 +133,21 @@ fn respond(answer: Answer, replayed: bool) -> Response {
         );
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_stands_for_a_documented_endpoint() {
+        for function in &list().items {
+            assert!(
+                !function.endpoint.is_empty(),
+                "{} names no operation of /openapi.json",
+                function.name
+            );
+            assert_eq!(function.params["type"], "object", "{}", function.name);
+        }
+    }
 }

@@ -7,7 +7,6 @@
 //! writes, which implements k8s-openapi's `Resource` and `Metadata` by hand and so
 //! works with kube's typed `Api`, watchers and reflector stores.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,6 +15,7 @@ use k8s_openapi::{Metadata, NamespaceResourceScope, Resource};
 use serde::{Deserialize, Serialize};
 
 use super::meta::ChildMeta;
+use super::routing::RoutingPlan;
 use crate::app::{AppSpec, PathType};
 
 /// The Gateway every App's routes attach to: `NAMESPACE/NAME[:SECTION]`.
@@ -231,10 +231,7 @@ pub(super) fn http_routes(
     spec: &AppSpec,
     gateway: &GatewayParent,
 ) -> Option<(Vec<HttpRoute>, Vec<String>)> {
-    let first_port = spec.ports.first()?.port;
-    if spec.hosts.is_empty() {
-        return None;
-    }
+    let plan = RoutingPlan::of(spec)?;
     let parent_refs = vec![ParentReference {
         group: Some(HttpRoute::GROUP.to_owned()),
         kind: Some("Gateway".to_owned()),
@@ -252,58 +249,23 @@ pub(super) fn http_routes(
         status: None,
     };
 
-    let paths: Vec<(Cow<'_, str>, PathType, i32)> = if spec.routes.is_empty() {
-        vec![("/".into(), PathType::Prefix, first_port)]
-    } else {
-        spec.routes
-            .iter()
-            .map(|r| {
-                (
-                    r.path.as_str().into(),
-                    r.path_type,
-                    r.port.unwrap_or(first_port),
-                )
-            })
-            .collect()
-    };
-    let rules = paths
+    let rules = plan
+        .paths
         .iter()
-        .map(|(path, path_type, port)| rule_to(&meta.name, path, *path_type, *port))
+        .map(|p| rule_to(&meta.name, p.path, p.path_type, p.port))
         .collect();
     let mut routes = vec![route(&meta.name, spec.hosts.clone(), rules)];
-
-    let named_hosts: Vec<&String> = spec.hosts.iter().filter(|h| !h.starts_with('*')).collect();
-    let mut subdomain_hosts = Vec::new();
-    for port in &spec.ports {
-        let Some(subdomain) = &port.subdomain else {
-            continue;
-        };
-        let hostnames: Vec<String> = named_hosts
-            .iter()
-            .map(|host| format!("{subdomain}.{host}"))
-            .collect();
-        if hostnames.is_empty() {
-            continue;
-        }
-        subdomain_hosts.extend(hostnames.iter().cloned());
-        let rule = rule_to(&meta.name, "/", PathType::Prefix, port.port);
+    // A route of its own per port with a subdomain: a route's hostnames hold for
+    // all its rules, and these hosts go to another port.
+    for subdomain in &plan.subdomains {
+        let rule = rule_to(&meta.name, "/", PathType::Prefix, subdomain.port);
         routes.push(route(
-            &subdomain_route_name(&meta.name, &port.name),
-            hostnames,
+            &subdomain_route_name(&meta.name, subdomain.port_name),
+            subdomain.hosts.clone(),
             vec![rule],
         ));
     }
-
-    let scheme = if spec.tls.is_some() { "https" } else { "http" };
-    let urls = named_hosts
-        .iter()
-        .map(|host| format!("{scheme}://{host}{}", paths[0].0))
-        .chain(
-            subdomain_hosts
-                .iter()
-                .map(|host| format!("{scheme}://{host}/")),
-        )
-        .collect();
+    let urls = plan.urls(spec, spec.tls.is_some());
     Some((routes, urls))
 }
 

@@ -9,6 +9,7 @@ use k8s_openapi::api::networking::v1::{
 
 use super::Defaults;
 use super::meta::ChildMeta;
+use super::routing::RoutingPlan;
 use crate::app::{AppSpec, PathType};
 
 /// Name of the Secret cert-manager writes the App's certificate to.
@@ -22,21 +23,11 @@ pub(super) fn ingress(
     spec: &AppSpec,
     defaults: &Defaults,
 ) -> Option<(Ingress, Vec<String>)> {
-    let first_port = spec.ports.first()?.port;
-    if spec.hosts.is_empty() {
-        return None;
-    }
-    let routes: Vec<(String, PathType, i32)> = if spec.routes.is_empty() {
-        vec![("/".into(), PathType::Prefix, first_port)]
-    } else {
-        spec.routes
-            .iter()
-            .map(|r| (r.path.clone(), r.path_type, r.port.unwrap_or(first_port)))
-            .collect()
-    };
-    let paths: Vec<HTTPIngressPath> = routes
+    let plan = RoutingPlan::of(spec)?;
+    let paths: Vec<HTTPIngressPath> = plan
+        .paths
         .iter()
-        .map(|(path, path_type, port)| path_to(&meta.name, path, *path_type, *port))
+        .map(|p| path_to(&meta.name, p.path, p.path_type, p.port))
         .collect();
 
     let mut metadata = meta.object(&meta.name);
@@ -56,29 +47,27 @@ pub(super) fn ingress(
         if let Some((key, value)) = annotation {
             metadata.annotations = Some(BTreeMap::from([(key.to_owned(), value)]));
         }
+        let hosts = spec
+            .hosts
+            .iter()
+            .chain(plan.subdomain_hosts())
+            .cloned()
+            .collect();
         tls = Some(vec![IngressTLS {
-            hosts: Some(spec.hosts.clone()),
+            hosts: Some(hosts),
             secret_name: Some(tls_secret_name(&meta.name)),
         }]);
     }
-    let subdomains = subdomain_rules(&meta.name, spec);
-    if let Some(tls) = tls.as_mut().and_then(|t| t.first_mut()) {
-        let hosts = tls.hosts.get_or_insert_with(Vec::new);
-        hosts.extend(subdomains.iter().filter_map(|rule| rule.host.clone()));
-    }
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let urls = spec
-        .hosts
-        .iter()
-        .filter(|host| !host.starts_with('*'))
-        .map(|host| format!("{scheme}://{host}{}", routes[0].0))
-        .chain(
-            subdomains
-                .iter()
-                .filter_map(|rule| rule.host.as_ref())
-                .map(|host| format!("{scheme}://{host}/")),
-        )
-        .collect();
+    let urls = plan.urls(spec, tls.is_some());
+    // Everything on `<subdomain>.<host>` goes to that port.
+    let subdomains = plan.subdomains.iter().flat_map(|s| {
+        s.hosts.iter().map(|host| IngressRule {
+            host: Some(host.clone()),
+            http: Some(HTTPIngressRuleValue {
+                paths: vec![path_to(&meta.name, "/", PathType::Prefix, s.port)],
+            }),
+        })
+    });
 
     let ingress = Ingress {
         metadata,
@@ -105,26 +94,6 @@ pub(super) fn ingress(
         ..Default::default()
     };
     Some((ingress, urls))
-}
-
-/// A rule per port with a subdomain and per host (wildcards have no subdomain):
-/// everything on `<subdomain>.<host>` goes to that port.
-fn subdomain_rules(service: &str, spec: &AppSpec) -> Vec<IngressRule> {
-    let mut rules = Vec::new();
-    for port in &spec.ports {
-        let Some(subdomain) = &port.subdomain else {
-            continue;
-        };
-        for host in spec.hosts.iter().filter(|host| !host.starts_with('*')) {
-            rules.push(IngressRule {
-                host: Some(format!("{subdomain}.{host}")),
-                http: Some(HTTPIngressRuleValue {
-                    paths: vec![path_to(service, "/", PathType::Prefix, port.port)],
-                }),
-            });
-        }
-    }
-    rules
 }
 
 /// One path of a rule, to a port of the App's Service.

@@ -9,6 +9,7 @@ mod hpa;
 mod http_route;
 mod ingress;
 mod meta;
+mod routing;
 mod service;
 mod volumes;
 
